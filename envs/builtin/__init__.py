@@ -1,0 +1,1 @@
+"""The built-in procedural house simulator (CPU, moderngl on EGL)."""

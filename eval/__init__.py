@@ -1,0 +1,1 @@
+"""Evaluation: VLN metrics and scoring."""
