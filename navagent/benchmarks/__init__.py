@@ -1,0 +1,1 @@
+"""`navagent bench ...`: figures measured side by side in one run, each printed with its ratio to a baseline."""

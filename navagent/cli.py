@@ -1,0 +1,103 @@
+"""`navagent` command line. Each subcommand parses its arguments and delegates to one library function;
+imports are lazy so `navagent --help` is instant and optional dependencies load only when used."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def _cmd_data_episodes(args: argparse.Namespace) -> None:
+    from navagent.envs.builtin.episode_gen import write_split
+
+    paths = write_split(args.out, args.split, args.scenes, args.per_scene, args.seed)
+    for path in paths:
+        print(path)
+
+
+def _cmd_sim_render(args: argparse.Namespace) -> None:
+    from navagent.envs.builtin.snapshot import render_snapshot
+
+    for path in render_snapshot(args.scene, args.out, size=args.size, seed=args.seed):
+        print(path)
+
+
+def _cmd_eval_score(args: argparse.Namespace) -> None:
+    from navagent.envs.builtin.sim import BuiltinNavEnv
+    from navagent.eval.score import format_summary_table, score_trajectories, write_json_atomic
+
+    sim = BuiltinNavEnv(render=False)
+
+    def distance_fn_for_scene(scene_id: str):
+        planner = sim.load_scene(scene_id).planner
+        return planner.distance_to_goal
+
+    result = score_trajectories(
+        args.episodes, args.gt, args.trajectories, distance_fn_for_scene, dtw=args.dtw
+    )
+    print(format_summary_table(result["summary"]))
+    write_json_atomic(args.out, result)
+    print(f"wrote {args.out}")
+
+
+def _cmd_bench_sim(args: argparse.Namespace) -> None:
+    from navagent.benchmarks.sim import run_sim_benchmark
+
+    run_sim_benchmark(steps=args.steps, processes=args.processes).print()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="navagent", description="Vision-and-language navigation with a VILA-style video VLM."
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    data = commands.add_parser("data", help="generate data sets").add_subparsers(dest="data_command", required=True)
+    episodes = data.add_parser(
+        "episodes", help="write R2R-CE-format episodes (+ ground truth) from built-in houses"
+    )
+    episodes.add_argument("--split", required=True, choices=["train", "val_seen", "val_unseen"])
+    episodes.add_argument("--scenes", type=int, default=10, help="number of houses (default 10)")
+    episodes.add_argument("--per-scene", type=int, default=20, help="episodes per house (default 20)")
+    episodes.add_argument("--seed", type=int, default=0, help="same seed -> byte-identical files")
+    episodes.add_argument("--out", type=Path, required=True, help="data root; writes OUT/SPLIT/SPLIT.json.gz")
+    episodes.set_defaults(func=_cmd_data_episodes)
+
+    sim = commands.add_parser("sim", help="built-in simulator tools").add_subparsers(dest="sim_command", required=True)
+    render = sim.add_parser("render", help="render a view and a top-down map of a built-in house")
+    render.add_argument("--scene", default="builtin/house_000000", help="scene id, e.g. builtin/house_000042")
+    render.add_argument("--out", type=Path, default=Path("out/snapshot"), help="output directory")
+    render.add_argument("--size", type=int, default=224, help="frame size in pixels (default 224)")
+    render.add_argument("--seed", type=int, default=0, help="picks the shown start/goal pair")
+    render.set_defaults(func=_cmd_sim_render)
+
+    evaluate = commands.add_parser("eval", help="evaluation").add_subparsers(dest="eval_command", required=True)
+    score = evaluate.add_parser("score", help="score an offline trajectory file (VLN-CE r2r inference format)")
+    score.add_argument("--episodes", type=Path, required=True, help="SPLIT.json.gz episode file")
+    score.add_argument("--gt", type=Path, required=True, help="SPLIT_gt.json.gz ground-truth file")
+    score.add_argument("--trajectories", type=Path, required=True, help="{episode_id: [{position, heading, stop}]}")
+    score.add_argument("--out", type=Path, required=True, help="output JSON {summary, episodes}")
+    score.add_argument("--dtw", choices=["exact", "fastdtw"], default="exact", help="DTW used for nDTW/sDTW")
+    score.set_defaults(func=_cmd_eval_score)
+
+    bench = commands.add_parser("bench", help="speed benchmarks").add_subparsers(dest="bench_command", required=True)
+    bench_sim = bench.add_parser("sim", help="simulator steps/s (RGB 224/384, depth on/off, 1 and N processes)")
+    bench_sim.add_argument("--steps", type=int, default=1000, help="random steps per process per case")
+    bench_sim.add_argument("--processes", type=int, default=None, help="processes for the parallel cases")
+    bench_sim.set_defaults(func=_cmd_bench_sim)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        args.func(args)
+    except (ValueError, KeyError, FileNotFoundError) as err:
+        print(f"navagent: error: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

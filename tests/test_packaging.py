@@ -1,0 +1,41 @@
+"""The one distribution maps the top-level folders into the `navagent` namespace: every package folder
+must be listed in pyproject.toml and import under its namespaced name."""
+
+import importlib
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _pyproject() -> dict:
+    return tomllib.loads((ROOT / "pyproject.toml").read_text())
+
+
+def _package_folders() -> dict[str, Path]:
+    mapping = _pyproject()["tool"]["setuptools"]["package-dir"]
+    found = {}
+    for namespace, folder in mapping.items():
+        base = ROOT / folder
+        for init in base.rglob("__init__.py"):
+            rel = init.parent.relative_to(base)
+            name = ".".join([namespace, *rel.parts]) if rel.parts else namespace
+            found[name] = init.parent
+    return found
+
+
+def test_every_package_folder_is_listed():
+    listed = set(_pyproject()["tool"]["setuptools"]["packages"])
+    assert set(_package_folders()) == listed
+
+
+def test_every_listed_package_imports_under_the_namespace():
+    for name, folder in _package_folders().items():
+        module = importlib.import_module(name)
+        assert Path(module.__file__).resolve().parent == folder.resolve(), name
+
+
+def test_torch_pin_admits_the_local_cpu_wheel_only_up_to_it():
+    deps = _pyproject()["project"]["dependencies"]
+    torch = next(d for d in deps if d.startswith("torch"))
+    assert "<=2.13.0" in torch or "==2.13.0" in torch
