@@ -1,0 +1,199 @@
+"""Tiny randomly initialised NavVLM for tests and CPU demos: typed spec, YAML preset, tokenizer, builder.
+
+`configs/model/tiny.yaml` mirrors `TinyModelSpec`'s defaults: a 64 px SigLIP with 8 px patches (64 tokens,
+16 after `mlp_downsample`), a 2-layer Llama of width 128, and a byte-level BPE tokenizer trained on the
+built-in corpus with the Llama-3 special tokens and a Llama-3-style chat template.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+import yaml
+from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
+from transformers import PreTrainedTokenizerFast
+
+from navagent.model.chat_format import LLAMA3_BOS, LLAMA3_END_OF_TEXT, LLAMA3_SPECIAL_TOKENS
+from navagent.model.configuration import NavVLMConfig
+from navagent.model.corpus import tokenizer_corpus
+from navagent.model.image_processing import ImagePreprocessor
+from navagent.model.modeling import NavVLMForCausalLM, default_attn_implementation
+from navagent.model.processing import NavVLMProcessor
+
+PAD_TOKEN = "[PAD]"
+LLAMA3_CHAT_TEMPLATE = (
+    "{{ bos_token }}{% for message in messages %}"
+    "{{ '<|start_header_id|>' + message['role'] + '<|end_header_id|>\\n\\n' + message['content'] | trim }}"
+    "{{ '<|eot_id|>' }}{% endfor %}"
+    "{% if add_generation_prompt %}{{ '<|start_header_id|>assistant<|end_header_id|>\\n\\n' }}{% endif %}"
+)
+
+
+@dataclass(frozen=True)
+class VisionSpec:
+    """A small vision encoder (any transformers vision config type)."""
+
+    model_type: str = "siglip_vision_model"
+    image_size: int = 64
+    patch_size: int = 8
+    hidden_size: int = 64
+    intermediate_size: int = 128
+    num_hidden_layers: int = 2
+    num_attention_heads: int = 2
+
+
+@dataclass(frozen=True)
+class TextSpec:
+    """A small causal LM (any AutoModelForCausalLM config type)."""
+
+    model_type: str = "llama"
+    hidden_size: int = 128
+    intermediate_size: int = 256
+    num_hidden_layers: int = 2
+    num_attention_heads: int = 4
+    num_key_value_heads: int = 2
+    max_position_embeddings: int = 2048
+
+
+@dataclass(frozen=True)
+class TokenizerSpec:
+    """Byte-level BPE trained on the built-in corpus."""
+
+    vocab_size: int = 1024
+    min_frequency: int = 2
+
+
+@dataclass(frozen=True)
+class TinyModelSpec:
+    vision: VisionSpec = field(default_factory=VisionSpec)
+    text: TextSpec = field(default_factory=TextSpec)
+    tokenizer: TokenizerSpec = field(default_factory=TokenizerSpec)
+    mm_projector_type: str = "mlp_downsample"
+    mm_vision_select_layer: int = -2
+    mm_vision_select_feature: str = "cls_patch"
+    chat_format: str = "llama_3"
+    num_video_frames: int = 8
+    seed: int = 0
+
+
+def load_tiny_model_spec(source: str | Path | dict | TinyModelSpec | None = None) -> TinyModelSpec:
+    """Spec from a YAML file path, a dict (same layout), a spec, or None (defaults). Unknown keys are errors."""
+    if source is None:
+        return TinyModelSpec()
+    if isinstance(source, TinyModelSpec):
+        return source
+    where = "tiny model config"
+    if isinstance(source, (str, Path)):
+        where = str(source)
+        with open(source, encoding="utf-8") as handle:
+            source = yaml.safe_load(handle) or {}
+    if not isinstance(source, dict):
+        raise TypeError(f"{where}: expected a mapping at the top level, got {type(source).__name__}")
+    return _dataclass_from_dict(TinyModelSpec, source, where)
+
+
+def _dataclass_from_dict(cls, data: dict[str, Any], where: str):
+    known = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - set(known))
+    if unknown:
+        raise KeyError(f"{where}: unknown field(s) {unknown} for {cls.__name__}; known: {sorted(known)}")
+    values = {}
+    for name, value in data.items():
+        nested = (
+            known[name].default_factory if known[name].default_factory is not dataclasses.MISSING else None
+        )
+        if nested is not None and dataclasses.is_dataclass(nested):
+            if not isinstance(value, dict):
+                raise TypeError(f"{where}: field {name!r} must be a mapping")
+            value = _dataclass_from_dict(nested, value, f"{where}: {name}")
+        values[name] = value
+    return cls(**values)
+
+
+def build_tiny_tokenizer(
+    spec: TokenizerSpec | None = None, extra_texts: tuple[str, ...] | list[str] = ()
+) -> PreTrainedTokenizerFast:
+    """Byte-level BPE tokenizer with the Llama-3 special tokens, a `[PAD]` token, BOS added on encode, and a
+    Llama-3-style chat template. Trained on `tokenizer_corpus(extra_texts)`."""
+    spec = spec or TokenizerSpec()
+    special_tokens = [*LLAMA3_SPECIAL_TOKENS, PAD_TOKEN]
+    backend = Tokenizer(models.BPE())
+    backend.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
+    backend.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=spec.vocab_size,
+        min_frequency=spec.min_frequency,
+        special_tokens=special_tokens,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
+    backend.train_from_iterator(tokenizer_corpus(extra_texts), trainer)
+    bos_id = backend.token_to_id(LLAMA3_BOS)
+    backend.post_processor = processors.TemplateProcessing(
+        single=f"{LLAMA3_BOS} $A",
+        pair=f"{LLAMA3_BOS} $A {LLAMA3_BOS} $B",
+        special_tokens=[(LLAMA3_BOS, bos_id)],
+    )
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=backend, bos_token=LLAMA3_BOS, eos_token=LLAMA3_END_OF_TEXT, pad_token=PAD_TOKEN
+    )
+    tokenizer.chat_template = LLAMA3_CHAT_TEMPLATE
+    return tokenizer
+
+
+def tiny_model_config(spec: TinyModelSpec, tokenizer) -> NavVLMConfig:
+    """The NavVLMConfig of the tiny model; vocab size and special ids come from `tokenizer`."""
+    vision = dataclasses.asdict(spec.vision)
+    if vision["model_type"] == "siglip_vision_model":
+        vision["vision_use_head"] = False  # the pooling head is never used by a VLM
+    text = dataclasses.asdict(spec.text) | {
+        "vocab_size": len(tokenizer),
+        "bos_token_id": tokenizer.bos_token_id,
+        "eos_token_id": tokenizer.eos_token_id,
+        "pad_token_id": tokenizer.pad_token_id,
+        "tie_word_embeddings": False,
+    }
+    return NavVLMConfig(
+        vision_config=vision,
+        text_config=text,
+        mm_projector_type=spec.mm_projector_type,
+        mm_vision_select_layer=spec.mm_vision_select_layer,
+        mm_vision_select_feature=spec.mm_vision_select_feature,
+        chat_format=spec.chat_format,
+        num_video_frames=spec.num_video_frames,
+    )
+
+
+def build_tiny_model(
+    config: str | Path | dict | TinyModelSpec | None,
+    tokenizer,
+    dtype: torch.dtype = torch.float32,
+    attn_implementation: str | None = None,
+) -> NavVLMForCausalLM:
+    """A randomly initialised tiny NavVLM (weights drawn from the spec's seed; global RNG state untouched).
+
+    Generation stops at `<|eot_id|>` or `<|end_of_text|>`."""
+    spec = load_tiny_model_spec(config)
+    model_config = tiny_model_config(spec, tokenizer)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(spec.seed)
+        model = NavVLMForCausalLM._from_config(
+            model_config,
+            dtype=dtype,
+            attn_implementation=attn_implementation or default_attn_implementation(),
+        )
+    processor = build_tiny_processor(spec, tokenizer)
+    model.generation_config.eos_token_id = processor.stop_token_ids
+    model.generation_config.pad_token_id = tokenizer.pad_token_id
+    model.generation_config.bos_token_id = tokenizer.bos_token_id
+    return model.eval()
+
+
+def build_tiny_processor(config: str | Path | dict | TinyModelSpec | None, tokenizer) -> NavVLMProcessor:
+    """The processor matching `build_tiny_model(config, tokenizer)`."""
+    spec = load_tiny_model_spec(config)
+    return NavVLMProcessor(tokenizer, ImagePreprocessor(spec.vision.image_size), chat_format=spec.chat_format)

@@ -1,0 +1,68 @@
+"""Tiny model preset: typed YAML spec, tokenizer, builder determinism."""
+
+import dataclasses
+
+import pytest
+import torch
+import yaml
+
+from navagent.model import TinyModelSpec, build_tiny_model, build_tiny_tokenizer, load_tiny_model_spec
+from navagent.model.chat_format import LLAMA3_SPECIAL_TOKENS
+from navagent.model.corpus import ACTION_SENTENCES
+
+
+def test_yaml_preset_matches_the_typed_defaults(tiny_model_config_path):
+    spec = load_tiny_model_spec(tiny_model_config_path)
+    assert spec == TinyModelSpec()
+    raw = yaml.safe_load(tiny_model_config_path.read_text())
+    assert load_tiny_model_spec(raw) == spec
+
+
+def test_spec_rejects_unknown_fields():
+    with pytest.raises(KeyError, match="hidden"):
+        load_tiny_model_spec({"text": {"hidden": 3}})
+    with pytest.raises(KeyError, match="projector"):
+        load_tiny_model_spec({"projector": "linear"})
+    with pytest.raises(TypeError, match="mapping"):
+        load_tiny_model_spec({"vision": 5})
+
+
+def test_tokenizer_special_tokens_and_actions(tiny_tokenizer):
+    vocab = tiny_tokenizer.get_vocab()
+    assert all(token in vocab for token in [*LLAMA3_SPECIAL_TOKENS, "[PAD]"])
+    assert tiny_tokenizer.pad_token == "[PAD]" and tiny_tokenizer.bos_token == "<|begin_of_text|>"
+    assert tiny_tokenizer.chat_template
+    for sentence in ACTION_SENTENCES:
+        ids = tiny_tokenizer(sentence, add_special_tokens=False).input_ids
+        assert tiny_tokenizer.decode(ids) == sentence
+        assert len(ids) <= 12  # the corpus makes the action sentences cheap to generate
+    assert tiny_tokenizer.decode(tiny_tokenizer("Zebra ünïcode 42!", add_special_tokens=False).input_ids) == (
+        "Zebra ünïcode 42!"
+    )
+
+
+def test_tokenizer_training_is_deterministic_and_extensible(tiny_tokenizer):
+    assert build_tiny_tokenizer().get_vocab() == tiny_tokenizer.get_vocab()
+    extended = build_tiny_tokenizer(extra_texts=["Circle the xylophone podium."] * 50)
+    assert len(extended("xylophone podium", add_special_tokens=False).input_ids) < len(
+        tiny_tokenizer("xylophone podium", add_special_tokens=False).input_ids
+    )
+
+
+def test_tiny_model_is_small_and_seeded(tiny_model, tiny_tokenizer):
+    assert sum(p.numel() for p in tiny_model.parameters()) < 2_000_000
+    assert tiny_model.tokens_per_image == 16
+    assert tiny_model.config.text_config.vocab_size == len(tiny_tokenizer)
+    same = build_tiny_model(None, tiny_tokenizer)
+    other = build_tiny_model({"seed": 1}, tiny_tokenizer)
+    for (name, a), b, c in zip(
+        tiny_model.state_dict().items(), same.state_dict().values(), other.state_dict().values()
+    ):
+        assert torch.equal(a, b), name
+    assert not all(torch.equal(a, c) for a, c in zip(tiny_model.parameters(), other.parameters()))
+
+
+def test_spec_variants_build(tiny_tokenizer):
+    spec = dataclasses.replace(TinyModelSpec(), mm_projector_type="mlp2x_gelu")
+    model = build_tiny_model(spec, tiny_tokenizer)
+    assert model.tokens_per_image == 64
