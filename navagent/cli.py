@@ -47,6 +47,17 @@ def _cmd_bench_sim(args: argparse.Namespace) -> None:
     run_sim_benchmark(steps=args.steps, processes=args.processes).print()
 
 
+def _cmd_bench_agent(args: argparse.Namespace) -> None:
+    from navagent.benchmarks.agent import run_agent_benchmark
+
+    run_agent_benchmark(
+        steps_per_episode=args.steps_per_episode,
+        num_episodes=args.episodes,
+        batch_sizes=tuple(args.batch_sizes),
+        frame_size=args.frame_size,
+    ).print()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="navagent", description="Vision-and-language navigation with a VILA-style video VLM."
@@ -86,6 +97,14 @@ def build_parser() -> argparse.ArgumentParser:
     bench_sim.add_argument("--steps", type=int, default=1000, help="random steps per process per case")
     bench_sim.add_argument("--processes", type=int, default=None, help="processes for the parallel cases")
     bench_sim.set_defaults(func=_cmd_bench_sim)
+    bench_agent = bench.add_parser(
+        "agent", help="agent step latency, encoder frames/step with/without the feature cache, batching"
+    )
+    bench_agent.add_argument("--episodes", type=int, default=16, help="synthetic episodes per case")
+    bench_agent.add_argument("--steps-per-episode", type=int, default=10, help="low-level steps per episode")
+    bench_agent.add_argument("--batch-sizes", type=int, nargs="+", default=[1, 4, 8, 16])
+    bench_agent.add_argument("--frame-size", type=int, default=224, help="observation size in pixels")
+    bench_agent.set_defaults(func=_cmd_bench_agent)
     return parser
 
 

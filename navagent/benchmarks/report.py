@@ -46,7 +46,10 @@ class BenchmarkReport:
         }
 
     def print(self, console: Console | None = None) -> None:
-        console = console or Console()
+        if console is None:
+            console = Console()
+            if not console.is_terminal:  # logs and pipes: do not squeeze the table to 80 columns
+                console.width = 160
         detail_keys = sorted({k for r in self.rows for k in r.details})
         table = Table(title=f"{self.title} (ratio vs '{self.baseline}', higher = better)")
         for col in ["measurement", "value", "unit", "ratio", *detail_keys]:

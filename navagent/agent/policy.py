@@ -1,0 +1,293 @@
+"""`NavAgent`: a NaVILA-style navigation policy over many environments at once.
+
+Per environment the agent keeps the episode's frame history (one frame per low-level step, queued steps
+included), the low-level step queue of the current mid-level action, and a cache of projected vision
+features keyed by frame index (black padding frames share one entry). Each `act` call:
+
+1. appends every observation's frame to its environment's history (a new episode id, or step 0 after earlier
+   frames, starts a fresh history — NaVILA never clears its queue between episodes; we do);
+2. answers environments whose queue still holds steps from the queue, without the model;
+3. for the others, samples N frames (`prompts.sample_frame_indices`), encodes only frames whose features are
+   not cached yet (all in one vision-encoder batch), and runs **one** batched greedy `generate` call;
+4. parses each output (`actions.parse_action`); the first step runs now, the rest are queued.
+
+Unparseable output never reaches a simulator. It is counted (`AgentStats.invalid_outputs`), logged with the
+text, and replaced by the fallback: turn left 15° (one step, no motion, so no collision; the next query sees a
+new view). After ``max_consecutive_invalid`` unparseable outputs in a row within an episode (default 3) the
+agent stops instead, so a broken model ends its episodes rather than spinning until the step limit.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from navagent.agent.actions import MidLevelAction, StepQueue, parse_action
+from navagent.agent.prompts import DEFAULT_NUM_FRAMES, navigation_prompt, sample_frame_indices
+from navagent.envs.base import Action, Observation
+
+logger = logging.getLogger(__name__)
+
+INVALID_OUTPUT_FALLBACK = MidLevelAction(Action.TURN_LEFT, 15)
+FrameKey = int | None  # index into the episode's frames; None = black padding frame
+
+
+@dataclass(frozen=True)
+class AgentDecision:
+    """What one environment does at this step.
+
+    action: the low-level step to send to the simulator now. mid_level: the mid-level action it belongs to.
+    queried: True when the model was asked at this step (False: the step came from the queue).
+    raw_text: the model's output when queried, else None. valid: False when the output was unparseable and
+    the fallback was used. reason: parser note, "queued", or the fallback taken.
+    """
+
+    action: Action
+    mid_level: MidLevelAction
+    queried: bool
+    raw_text: str | None
+    valid: bool
+    reason: str
+
+    @property
+    def is_stop(self) -> bool:
+        return self.action == Action.STOP
+
+
+@dataclass
+class AgentStats:
+    """Counters since construction (or `reset_stats`)."""
+
+    steps: int = 0  # decisions returned
+    queries: int = 0  # decisions that asked the model
+    queued_steps: int = 0  # decisions served from a step queue
+    generate_calls: int = 0  # batched generate calls
+    encoded_frames: int = 0  # frames passed through the vision encoder
+    invalid_outputs: int = 0  # unparseable model outputs (fallback used)
+    fallback_stops: int = 0  # of those, how many became STOP (too many in a row)
+
+
+@dataclass
+class _EpisodeState:
+    """One environment's episode: frames (each (H, W, 3) uint8), step queue, feature cache {key: (T, D)}."""
+
+    episode_id: str | None = None
+    frames: list[np.ndarray] = field(default_factory=list)
+    queue: StepQueue = field(default_factory=StepQueue)
+    current: MidLevelAction | None = None
+    features: dict[FrameKey, torch.Tensor] = field(default_factory=dict)
+    prompt_ids: tuple[str, list[int]] | None = None  # (instruction, token ids) of this episode's prompt
+    consecutive_invalid: int = 0
+
+
+@dataclass
+class _Query:
+    env_index: int
+    keys: list[FrameKey]
+    prompt_ids: list[int]
+
+
+class NavAgent:
+    """Batched NaVILA-style agent.
+
+    Args:
+        model: a `NavVLMForCausalLM` (`encode_images`, `generate(image_features=...)`).
+        processor: its `NavVLMProcessor` (chat format, `<image>`-aware tokenisation, image preprocessing).
+        num_frames: frames per prompt, N (NaVILA: 8).
+        max_new_tokens: generation budget per query (NaVILA: 32).
+        use_feature_cache: reuse each frame's projected features within an episode (False: encode all N
+            frames of every prompt, as NaVILA does; the actions are the same).
+        max_consecutive_invalid: unparseable outputs in a row that make the agent STOP (None: never).
+        max_encode_batch: most frames per vision-encoder forward pass.
+    """
+
+    def __init__(
+        self,
+        model,
+        processor,
+        num_frames: int = DEFAULT_NUM_FRAMES,
+        max_new_tokens: int = 32,
+        use_feature_cache: bool = True,
+        max_consecutive_invalid: int | None = 3,
+        max_encode_batch: int = 64,
+    ):
+        if max_consecutive_invalid is not None and max_consecutive_invalid < 1:
+            raise ValueError(f"max_consecutive_invalid must be >= 1 or None, got {max_consecutive_invalid}")
+        if max_new_tokens < 1 or max_encode_batch < 1:
+            raise ValueError("max_new_tokens and max_encode_batch must be >= 1")
+        sample_frame_indices(1, num_frames)  # validates num_frames
+        self.model = model
+        self.processor = processor
+        self.num_frames = num_frames
+        self.max_new_tokens = max_new_tokens
+        self.use_feature_cache = use_feature_cache
+        self.max_consecutive_invalid = max_consecutive_invalid
+        self.max_encode_batch = max_encode_batch
+        self.stats = AgentStats()
+        self._envs: dict[int, _EpisodeState] = {}
+        self._stop_token_ids = list(processor.stop_token_ids) or None  # read once: builds the vocab dict
+
+    # ---- episode bookkeeping ----
+    def reset(self, env_index: int | None = None) -> None:
+        """Forget environment ``env_index``'s history, queued steps and cached features (None: all)."""
+        if env_index is None:
+            self._envs.clear()
+        else:
+            self._envs.pop(env_index, None)
+
+    def reset_stats(self) -> None:
+        self.stats = AgentStats()
+
+    def history_length(self, env_index: int) -> int:
+        """Frames in the environment's current episode history."""
+        return len(self._envs[env_index].frames) if env_index in self._envs else 0
+
+    def pending_steps(self, env_index: int) -> tuple[Action, ...]:
+        """Low-level steps queued for the environment."""
+        return self._envs[env_index].queue.pending if env_index in self._envs else ()
+
+    def cached_frame_count(self, env_index: int) -> int:
+        """Frames whose features are cached for the environment's episode (the black frame counts once)."""
+        return len(self._envs[env_index].features) if env_index in self._envs else 0
+
+    # ---- acting ----
+    def act(
+        self,
+        observations: Sequence[Observation],
+        env_indices: Sequence[int] | None = None,
+        instructions: Sequence[str] | None = None,
+    ) -> list[AgentDecision]:
+        """One decision per observation. ``env_indices`` names each observation's environment (default
+        0..B-1); ``instructions`` overrides ``Observation.instruction`` (passed raw, as in NaVILA's eval)."""
+        env_indices = list(range(len(observations))) if env_indices is None else list(env_indices)
+        instructions = [o.instruction for o in observations] if instructions is None else list(instructions)
+        if not len(env_indices) == len(instructions) == len(observations):
+            raise ValueError(
+                f"act: {len(observations)} observations, {len(env_indices)} env_indices, "
+                f"{len(instructions)} instructions: the lengths must match"
+            )
+        if len(set(env_indices)) != len(env_indices):
+            raise ValueError(f"act: env_indices must be distinct, got {env_indices}")
+
+        decisions: dict[int, AgentDecision] = {}
+        queries: list[_Query] = []
+        for env_index, observation, instruction in zip(env_indices, observations, instructions):
+            state = self._record_observation(env_index, observation)
+            if state.queue:
+                decisions[env_index] = self._queued_decision(state)
+            else:
+                keys = sample_frame_indices(len(state.frames), self.num_frames)
+                queries.append(_Query(env_index, keys, self._prompt_ids(state, instruction)))
+        if queries:
+            for query, text in zip(queries, self._generate(queries)):
+                decisions[query.env_index] = self._decide(query.env_index, text)
+        self.stats.steps += len(env_indices)
+        return [decisions[i] for i in env_indices]
+
+    def _record_observation(self, env_index: int, observation: Observation) -> _EpisodeState:
+        rgb = observation.rgb
+        if not (
+            isinstance(rgb, np.ndarray) and rgb.dtype == np.uint8 and rgb.ndim == 3 and rgb.shape[2] == 3
+        ):
+            shape = getattr(rgb, "shape", None)
+            raise ValueError(f"act: env {env_index} observation.rgb must be (H, W, 3) uint8, got {shape}")
+        state = self._envs.get(env_index)
+        new_episode = state is None or state.episode_id != observation.episode_id
+        if new_episode or (observation.step == 0 and state.frames):
+            state = self._envs[env_index] = _EpisodeState(episode_id=observation.episode_id)
+        if state.frames and state.frames[0].shape != rgb.shape:
+            raise ValueError(
+                f"act: env {env_index} frame shape changed mid-episode: {state.frames[0].shape} -> {rgb.shape}"
+            )
+        state.frames.append(rgb.copy())
+        return state
+
+    def _queued_decision(self, state: _EpisodeState) -> AgentDecision:
+        self.stats.queued_steps += 1
+        return AgentDecision(state.queue.pop(), state.current, False, None, True, "queued")
+
+    def _prompt_ids(self, state: _EpisodeState, instruction: str) -> list[int]:
+        if state.prompt_ids is None or state.prompt_ids[0] != instruction:
+            text = self.processor.user_prompt(navigation_prompt(instruction, self.num_frames))
+            state.prompt_ids = (instruction, self.processor.tokenize(text))
+        return state.prompt_ids[1]
+
+    def _decide(self, env_index: int, text: str) -> AgentDecision:
+        state = self._envs[env_index]
+        result = parse_action(text)
+        self.stats.queries += 1
+        if result.valid:
+            state.consecutive_invalid = 0
+            action, valid, reason = result.action, True, result.reason
+        else:
+            state.consecutive_invalid += 1
+            self.stats.invalid_outputs += 1
+            give_up = (
+                self.max_consecutive_invalid is not None
+                and state.consecutive_invalid >= self.max_consecutive_invalid
+            )
+            action = MidLevelAction(Action.STOP) if give_up else INVALID_OUTPUT_FALLBACK
+            self.stats.fallback_stops += int(give_up)
+            reason = f"{result.reason}; fallback {'stop' if give_up else 'turn left 15'}"
+            valid = False
+            logger.warning(
+                "env %d episode %s: unparseable model output %r (%s)",
+                env_index,
+                state.episode_id,
+                text,
+                reason,
+            )
+        state.current = action
+        return AgentDecision(state.queue.start(action), action, True, text, valid, reason)
+
+    # ---- model calls ----
+    def _generate(self, queries: list[_Query]) -> list[str]:
+        """One batched generate over the querying environments; returns their output texts."""
+        features = self._image_features(queries)
+        batch = self.processor.pad([q.prompt_ids for q in queries], padding_side="left")
+        device = self.model.get_input_embeddings().weight.device
+        new_tokens = self.model.generate(
+            batch["input_ids"].to(device),
+            batch["attention_mask"].to(device),
+            image_features=features,
+            max_new_tokens=self.max_new_tokens,
+            do_sample=False,
+            eos_token_id=self._stop_token_ids,
+            pad_token_id=self.processor.tokenizer.pad_token_id,
+        )
+        self.stats.generate_calls += 1
+        return self.processor.batch_decode(new_tokens)
+
+    def _image_features(self, queries: list[_Query]) -> list[torch.Tensor]:
+        """Per image slot, in reading order over the batch: (T, D) features, encoding only what is missing."""
+        if not self.use_feature_cache:
+            frames = [self._frame(q.env_index, key) for q in queries for key in q.keys]
+            return list(self._encode(frames))
+        missing: dict[tuple[int, FrameKey], np.ndarray] = {}
+        for q in queries:
+            cache = self._envs[q.env_index].features
+            for key in q.keys:
+                if key not in cache and (q.env_index, key) not in missing:
+                    missing[(q.env_index, key)] = self._frame(q.env_index, key)
+        if missing:
+            for (env_index, key), encoded in zip(missing, self._encode(list(missing.values()))):
+                self._envs[env_index].features[key] = encoded
+        return [self._envs[q.env_index].features[key] for q in queries for key in q.keys]
+
+    def _frame(self, env_index: int, key: FrameKey) -> np.ndarray:
+        frames = self._envs[env_index].frames
+        return np.zeros_like(frames[-1]) if key is None else frames[key]
+
+    @torch.no_grad()
+    def _encode(self, frames: list[np.ndarray]) -> torch.Tensor:
+        """frames (each (H, W, 3) uint8) -> projected features (N, T, D), in chunks of max_encode_batch."""
+        chunks = []
+        for start in range(0, len(frames), self.max_encode_batch):
+            pixel_values = self.processor.image_processor(frames[start : start + self.max_encode_batch])
+            chunks.append(self.model.encode_images(pixel_values))
+        self.stats.encoded_frames += len(frames)
+        return torch.cat(chunks)

@@ -1,0 +1,96 @@
+"""NaVILA's navigation prompt and its frame-sampling rule (shared by training data and the agent).
+
+The prompt (N = 8 frames by default) shows N−1 sampled history frames, then the current one::
+
+    Imagine you are a robot programmed for navigation tasks. You have been given a video of historical
+    observations <image>\\n…<image>\\n, and current observation <image>\\n. Your assigned task is:
+    "{instruction}" Analyze this series of images to decide your next action, which could be turning left or
+    right by a specific degree, moving forward a certain distance, or stop if the task is completed.
+
+Training normalises the instruction (`normalize_instruction`); evaluation passes the raw episode text.
+
+Frame sampling: the history holds one frame per low-level simulator step (queued steps included), from the
+episode's first observation to the current one (L frames). Fewer than N frames are padded at the front with
+black frames to N; then ``idx = linspace(0, L' - 1, num=N - 1, endpoint=False, dtype=int)`` over the padded
+length L' and the current frame is appended.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+import numpy as np
+
+DEFAULT_NUM_FRAMES = 8
+IMAGE_PLACEHOLDER = "<image>"
+
+_PROMPT_HEAD = (
+    "Imagine you are a robot programmed for navigation tasks. You have been given a video of historical "
+    "observations "
+)
+_PROMPT_TAIL = (
+    "Analyze this series of images to decide your next action, which could be turning left or right by a "
+    "specific degree, moving forward a certain distance, or stop if the task is completed."
+)
+
+
+def navigation_prompt(instruction: str, num_frames: int = DEFAULT_NUM_FRAMES) -> str:
+    """The user message of one navigation query, with ``num_frames`` `<image>` placeholders (history, then
+    current). ``instruction`` is inserted as given (normalise it first for training data)."""
+    if not isinstance(instruction, str):
+        raise TypeError(f"navigation_prompt: instruction must be a str, got {type(instruction).__name__}")
+    _check_num_frames(num_frames)
+    history = f"{IMAGE_PLACEHOLDER}\n" * (num_frames - 1)
+    return (
+        f"{_PROMPT_HEAD}{history}, and current observation {IMAGE_PLACEHOLDER}\n. "
+        f'Your assigned task is: "{instruction}" {_PROMPT_TAIL}'
+    )
+
+
+def normalize_instruction(text: str) -> str:
+    """Training-time instruction clean-up, as NaVILA's VLN-CE dataset does it: line breaks become spaces,
+    `str.capitalize()` (first letter upper, the rest lower), a capital after ". ", no space before ".".
+
+    >>> normalize_instruction("walk past the TABLE .\\nturn left. stop")
+    'Walk past the table. Turn left. Stop'
+    """
+    text = text.replace("\r\n", " ").replace("\n", " ")
+    text = re.sub(r"(?<=\.\s)([a-z])", lambda m: m.group().upper(), text.capitalize())
+    return re.sub(r"\s+\.", ".", text)
+
+
+def sample_frame_indices(num_observations: int, num_frames: int = DEFAULT_NUM_FRAMES) -> list[int | None]:
+    """Which history frames the prompt shows: ``num_frames`` entries, each an index into the episode's
+    frames (0 = first observation, ``num_observations - 1`` = current) or None for a black padding frame.
+
+    >>> sample_frame_indices(3, 8)
+    [None, None, None, None, None, 0, 1, 2]
+    >>> sample_frame_indices(20, 8)
+    [0, 2, 5, 8, 10, 13, 16, 19]
+    """
+    if isinstance(num_observations, bool) or not isinstance(num_observations, int) or num_observations < 1:
+        raise ValueError(
+            f"sample_frame_indices: num_observations must be an int >= 1, got {num_observations!r}"
+        )
+    _check_num_frames(num_frames)
+    padding = max(0, num_frames - num_observations)
+    padded_length = num_observations + padding
+    sampled = np.linspace(0, padded_length - 1, num=num_frames - 1, endpoint=False, dtype=int)
+    history = [None if i < padding else int(i) - padding for i in sampled]
+    return [*history, num_observations - 1]
+
+
+def sample_frames(frames: Sequence[np.ndarray], num_frames: int = DEFAULT_NUM_FRAMES) -> list[np.ndarray]:
+    """The ``num_frames`` images of one prompt from an episode's frames (each (H, W, 3) uint8); padding frames
+    are black (zeros shaped like the current frame)."""
+    if len(frames) == 0:
+        raise ValueError("sample_frames: frames is empty (need at least the current observation)")
+    indices = sample_frame_indices(len(frames), num_frames)
+    black = np.zeros_like(frames[-1])
+    return [black if i is None else frames[i] for i in indices]
+
+
+def _check_num_frames(num_frames: int) -> None:
+    if isinstance(num_frames, bool) or not isinstance(num_frames, int) or num_frames < 1:
+        raise ValueError(f"num_frames must be an int >= 1, got {num_frames!r}")

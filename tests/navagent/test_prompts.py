@@ -1,0 +1,110 @@
+"""NaVILA prompt text, instruction normalisation and frame sampling on hand-checked cases."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from navagent.agent.prompts import (
+    navigation_prompt,
+    normalize_instruction,
+    sample_frame_indices,
+    sample_frames,
+)
+
+# The reference prompt for N = 8, written out in full (not built with the code under test).
+REFERENCE_PROMPT_8 = (
+    "Imagine you are a robot programmed for navigation tasks. You have been given a video of historical "
+    "observations <image>\n<image>\n<image>\n<image>\n<image>\n<image>\n<image>\n, and current observation "
+    '<image>\n. Your assigned task is: "Walk past the sofa and stop at the door." Analyze this series of images '
+    "to decide your next action, which could be turning left or right by a specific degree, moving forward a "
+    "certain distance, or stop if the task is completed."
+)
+
+
+def test_prompt_matches_reference_exactly():
+    assert navigation_prompt("Walk past the sofa and stop at the door.") == REFERENCE_PROMPT_8
+
+
+@pytest.mark.parametrize("n", [1, 2, 4, 8, 16])
+def test_prompt_has_one_placeholder_per_frame(n):
+    prompt = navigation_prompt("go", num_frames=n)
+    assert prompt.count("<image>") == n
+    assert prompt.count("<image>\n") == n
+    assert "current observation <image>\n. " in prompt
+
+
+def test_prompt_keeps_raw_instruction_at_eval():
+    raw = "walk  forward\nthen stop ."
+    assert f'"{raw}"' in navigation_prompt(raw)
+
+
+@pytest.mark.parametrize("bad", [0, -1, 2.0, True])
+def test_prompt_rejects_bad_num_frames(bad):
+    with pytest.raises(ValueError, match="num_frames"):
+        navigation_prompt("go", num_frames=bad)
+
+
+@pytest.mark.parametrize(
+    ("raw", "normalised"),
+    [
+        ("walk past the TABLE .\nturn left. stop", "Walk past the table. Turn left. Stop"),
+        ("Go up the stairs.\r\nWait there .", "Go up the stairs. Wait there."),
+        ("exit the room.  go left", "Exit the room.  go left"),  # only ". " + one lowercase letter
+        ("", ""),
+    ],
+)
+def test_training_normalisation(raw, normalised):
+    assert normalize_instruction(raw) == normalised
+
+
+@pytest.mark.parametrize(
+    ("num_observations", "num_frames", "expected"),
+    [
+        (1, 8, [None] * 7 + [0]),  # first step: all history black
+        (3, 8, [None] * 5 + [0, 1, 2]),  # L < N: black padding in front
+        (8, 8, [0, 1, 2, 3, 4, 5, 6, 7]),  # L = N: every frame once
+        (9, 8, [0, 1, 2, 3, 4, 5, 6, 8]),  # linspace(0, 8, 7, endpoint=False) = 0, 1.14, ... -> floor
+        (20, 8, [0, 2, 5, 8, 10, 13, 16, 19]),  # 19/7 = 2.714 per slot
+        (100, 8, [0, 14, 28, 42, 56, 70, 84, 99]),  # L >> N: 99/7 = 14.14 per slot
+        (5, 2, [0, 4]),
+        (5, 1, [4]),
+    ],
+)
+def test_frame_indices_hand_checked(num_observations, num_frames, expected):
+    assert sample_frame_indices(num_observations, num_frames) == expected
+
+
+def _reference_rule(num_observations: int, num_frames: int) -> list:
+    """The rule as stated in the reference, on a literal padded list (independent of the implementation)."""
+    frames = list(range(num_observations))
+    while len(frames) < num_frames:
+        frames.insert(0, None)
+    idx = np.linspace(0, len(frames) - 1, num=num_frames - 1, endpoint=False, dtype=int)
+    return [frames[i] for i in idx] + [frames[-1]]
+
+
+@given(st.integers(1, 600), st.integers(1, 32))
+def test_frame_indices_match_the_reference_rule(num_observations, num_frames):
+    indices = sample_frame_indices(num_observations, num_frames)
+    assert indices == _reference_rule(num_observations, num_frames)
+    real = [i for i in indices if i is not None]
+    assert real == sorted(real) and real[-1] == num_observations - 1
+
+
+def test_frame_indices_reject_empty_history():
+    with pytest.raises(ValueError, match="num_observations"):
+        sample_frame_indices(0)
+
+
+def test_sample_frames_pads_with_black_frames_of_the_current_shape():
+    frames = [np.full((6, 5, 3), 10 * (k + 1), dtype=np.uint8) for k in range(3)]
+    sampled = sample_frames(frames, 8)
+    assert len(sampled) == 8
+    assert all(f.shape == (6, 5, 3) and f.dtype == np.uint8 for f in sampled)
+    assert all(not f.any() for f in sampled[:5])
+    assert [int(f[0, 0, 0]) for f in sampled[5:]] == [10, 20, 30]
+    with pytest.raises(ValueError, match="empty"):
+        sample_frames([], 8)
