@@ -11,4 +11,4 @@ BUILTIN_VLN_ENV_ID = "navagent/BuiltinVLN-v0"
 if BUILTIN_VLN_ENV_ID not in gymnasium.registry:
     gymnasium.register(id=BUILTIN_VLN_ENV_ID, entry_point="navagent.envs.gym:BuiltinVLNEnv")
 
-__all__ = ["Action", "AgentState", "BUILTIN_VLN_ENV_ID", "Episode", "Goal", "NavEnv", "Observation"]
+__all__ = ["BUILTIN_VLN_ENV_ID", "Action", "AgentState", "Episode", "Goal", "NavEnv", "Observation"]

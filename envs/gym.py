@@ -20,7 +20,7 @@ import functools
 import math
 import string
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import gymnasium
 import numpy as np
@@ -34,6 +34,8 @@ SUCCESS_REWARD = 2.5
 SLACK_REWARD = -0.01
 INSTRUCTION_CHARSET = string.ascii_letters + string.digits + string.punctuation + " "
 MAX_INSTRUCTION_LENGTH = 2048
+POSITION_LIMIT = 1e4  # metres; houses span tens of metres
+DEPTH_LIMIT = 100.0  # the renderer's far plane
 DEFAULT_EPISODES = {"split": "val_seen", "num_scenes": 1, "per_scene": 8, "seed": 0}
 
 
@@ -59,7 +61,7 @@ def load_episode_set(episodes: str | Path | None, split: str | None) -> list[Epi
 class BuiltinVLNEnv(gymnasium.Env):
     """One built-in simulator as a ``gymnasium.Env`` (see the module docstring)."""
 
-    metadata = {"render_modes": ["rgb_array"], "render_fps": 10}
+    metadata: ClassVar[dict] = {"render_modes": ["rgb_array"], "render_fps": 10}
 
     def __init__(
         self,
@@ -92,12 +94,12 @@ class BuiltinVLNEnv(gymnasium.Env):
         )
         obs_spaces: dict[str, spaces.Space] = {
             "rgb": spaces.Box(0, 255, (height, width, 3), np.uint8),
-            "position": spaces.Box(-np.inf, np.inf, (3,), np.float32),
+            "position": spaces.Box(-POSITION_LIMIT, POSITION_LIMIT, (3,), np.float32),
             "heading": spaces.Box(-math.pi, math.pi, (1,), np.float32),
             "instruction": spaces.Text(MAX_INSTRUCTION_LENGTH, min_length=0, charset=INSTRUCTION_CHARSET),
         }
         if depth:
-            obs_spaces["depth"] = spaces.Box(0.0, np.inf, (height, width, 1), np.float32)
+            obs_spaces["depth"] = spaces.Box(0.0, DEPTH_LIMIT, (height, width, 1), np.float32)
         self.observation_space = spaces.Dict(obs_spaces)
         self.action_space = spaces.Discrete(len(Action))
         self._last_rgb: np.ndarray | None = None

@@ -25,6 +25,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from rich.console import Console
+from rich.table import Table
+
 from navagent.envs.base import Episode
 from navagent.envs.episodes import (
     EpisodeFileError,
@@ -37,8 +40,6 @@ from navagent.envs.episodes import (
     write_bytes_atomic,
 )
 from navagent.eval.vln_metrics import SUCCESS_DISTANCE, DtwMode, EpisodeMetrics, aggregate, episode_metrics
-from rich.console import Console
-from rich.table import Table
 
 DistanceFn = Callable[[np.ndarray, np.ndarray], float]
 _SHOWN_IDS = 10

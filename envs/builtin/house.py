@@ -8,9 +8,12 @@ turns their obstacles into a navigation grid.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 RGB = tuple[float, float, float]  # linear 0..1
+
+DOOR_CLEARANCE_DEPTH = 1.0  # metres kept free of furniture on each side of a doorway
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,15 @@ class Doorway:
     width: float
     axis: str
 
+    def clearance_box(self, depth: float = DOOR_CLEARANCE_DEPTH, side_margin: float = 0.0) -> Box2D:
+        """The zone kept free of furniture: the opening (widened by ``side_margin`` on each end) extended
+        ``depth`` metres from the wall's centre line into both rooms."""
+        cx, cz = self.center
+        half = self.width / 2.0 + side_margin
+        if self.axis == "x":
+            return Box2D(cx - half, cz - depth, cx + half, cz + depth)
+        return Box2D(cx - depth, cz - half, cx + depth, cz + half)
+
 
 @dataclass(frozen=True)
 class Wall:
@@ -83,6 +95,12 @@ class FurnitureObject:
     height: float
     yaw_deg: int  # 0, 90, 180 or 270: the direction the object's front faces (0 = +z)
 
+    @property
+    def front_direction(self) -> tuple[float, float]:
+        """Unit (x, z) vector the front faces: +z rotated by ``yaw_deg`` about +y (90 -> +x, 180 -> -z)."""
+        yaw = math.radians(self.yaw_deg)
+        return (round(math.sin(yaw), 12), round(math.cos(yaw), 12))
+
 
 @dataclass(frozen=True)
 class House:
@@ -98,7 +116,10 @@ class House:
     def bounds(self) -> Box2D:
         boxes = [r.bounds for r in self.rooms] + [w.footprint for w in self.walls]
         return Box2D(
-            min(b.x0 for b in boxes), min(b.z0 for b in boxes), max(b.x1 for b in boxes), max(b.z1 for b in boxes)
+            min(b.x0 for b in boxes),
+            min(b.z0 for b in boxes),
+            max(b.x1 for b in boxes),
+            max(b.z1 for b in boxes),
         )
 
     def room_at(self, x: float, z: float) -> Room | None:

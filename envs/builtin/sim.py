@@ -47,6 +47,18 @@ class Scene:
     motion: MotionModel
 
 
+def parse_action_id(action: object) -> Action:
+    """An integer action id (int, numpy integer or ``Action``) -> ``Action``; anything else is a ValueError."""
+    if (
+        isinstance(action, (int, np.integer))
+        and not isinstance(action, bool)
+        and int(action) in Action._value2member_map_
+    ):
+        return Action(int(action))
+    names = ", ".join(f"{a.value}={a.name}" for a in Action)
+    raise ValueError(f"invalid action {action!r}: expected an integer action id ({names})")
+
+
 class BuiltinNavEnv:
     """The built-in simulator. ``reset(episode)`` places the agent at the episode's start pose;
     ``step(action)`` moves it with VLN-CE's discrete actions and returns the new observation."""
@@ -126,12 +138,7 @@ class BuiltinNavEnv:
     def step(self, action: int) -> Observation:
         if self._done:
             raise RuntimeError(f"episode {self.episode.episode_id} is over: call reset(episode)")
-        try:
-            action = Action(int(action))
-        except (ValueError, TypeError) as err:
-            raise ValueError(
-                f"invalid action {action!r}: expected one of {[int(a) for a in Action]} ({', '.join(a.name for a in Action)})"
-            ) from err
+        action = parse_action_id(action)
         collided = False
         if action != Action.STOP:
             self._state, collided = self.scene.motion.step(self._state, int(action))
@@ -207,7 +214,7 @@ class BuiltinNavEnv:
             collided=collided,
         )
 
-    def __enter__(self) -> BuiltinNavEnv:
+    def __enter__(self):
         return self
 
     def __exit__(self, *exc) -> None:

@@ -11,6 +11,7 @@ import re
 from pathlib import Path
 
 import pytest
+
 from navagent.envs.base import Episode, Goal, heading_to_quaternion
 from navagent.envs.episodes import (
     EpisodeFileError,

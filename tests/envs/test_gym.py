@@ -51,8 +51,8 @@ def test_stop_terminates_and_reports_success(data_dir):
 
 def test_vector_env_in_subprocesses(data_dir):
     vec = make_vector_env(2, episodes=str(data_dir), split="val_seen", width=32, height=32)
-    obs, info = vec.reset(seed=[0, 1])
+    obs, _ = vec.reset(seed=[0, 1])
     assert obs["rgb"].shape == (2, 32, 32, 3)
-    obs, reward, terminated, truncated, info = vec.step(np.array([1, 2]))
+    obs, reward, terminated, _, _ = vec.step(np.array([1, 2]))
     assert reward.shape == (2,) and not terminated.any()
     vec.close()

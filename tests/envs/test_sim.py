@@ -16,16 +16,16 @@ def _episode(env: BuiltinNavEnv, seed: int = 0, **overrides) -> Episode:
     scene = env.load_scene(SCENE)
     rng = np.random.default_rng(seed)
     start, goal = scene.navgrid.sample_navigable_point(rng), scene.navgrid.sample_navigable_point(rng)
-    fields = dict(
-        episode_id="7",
-        trajectory_id=7,
-        scene_id=SCENE,
-        start_position=tuple(start),
-        start_rotation=tuple(heading_to_quaternion(0.3)),
-        goals=(Goal(tuple(goal)),),
-        reference_path=(tuple(start), tuple(goal)),
-        instruction_text="walk to the kitchen",
-    )
+    fields = {
+        "episode_id": "7",
+        "trajectory_id": 7,
+        "scene_id": SCENE,
+        "start_position": tuple(start),
+        "start_rotation": tuple(heading_to_quaternion(0.3)),
+        "goals": (Goal(tuple(goal)),),
+        "reference_path": (tuple(start), tuple(goal)),
+        "instruction_text": "walk to the kitchen",
+    }
     fields.update(overrides)
     return Episode(**fields)
 

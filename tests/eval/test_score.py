@@ -12,6 +12,7 @@ import math
 
 import numpy as np
 import pytest
+
 from navagent.envs.base import Episode, Goal
 from navagent.envs.episodes import EpisodeFileError, GroundTruth, save_episodes, save_gt
 from navagent.eval.score import format_summary_table, load_trajectories, score_trajectories, write_json_atomic

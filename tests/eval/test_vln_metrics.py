@@ -7,6 +7,7 @@ import sys
 
 import numpy as np
 import pytest
+
 from navagent.eval.vln_metrics import (
     SUMMARY_KEYS,
     EpisodeMetrics,
