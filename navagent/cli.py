@@ -64,7 +64,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    data = commands.add_parser("data", help="generate data sets").add_subparsers(dest="data_command", required=True)
+    data = commands.add_parser("data", help="generate data sets").add_subparsers(
+        dest="data_command", required=True
+    )
     episodes = data.add_parser(
         "episodes", help="write R2R-CE-format episodes (+ ground truth) from built-in houses"
     )
@@ -75,7 +77,9 @@ def build_parser() -> argparse.ArgumentParser:
     episodes.add_argument("--out", type=Path, required=True, help="data root; writes OUT/SPLIT/SPLIT.json.gz")
     episodes.set_defaults(func=_cmd_data_episodes)
 
-    sim = commands.add_parser("sim", help="built-in simulator tools").add_subparsers(dest="sim_command", required=True)
+    sim = commands.add_parser("sim", help="built-in simulator tools").add_subparsers(
+        dest="sim_command", required=True
+    )
     render = sim.add_parser("render", help="render a view and a top-down map of a built-in house")
     render.add_argument("--scene", default="builtin/house_000000", help="scene id, e.g. builtin/house_000042")
     render.add_argument("--out", type=Path, default=Path("out/snapshot"), help="output directory")
@@ -83,17 +87,27 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--seed", type=int, default=0, help="picks the shown start/goal pair")
     render.set_defaults(func=_cmd_sim_render)
 
-    evaluate = commands.add_parser("eval", help="evaluation").add_subparsers(dest="eval_command", required=True)
-    score = evaluate.add_parser("score", help="score an offline trajectory file (VLN-CE r2r inference format)")
+    evaluate = commands.add_parser("eval", help="evaluation").add_subparsers(
+        dest="eval_command", required=True
+    )
+    score = evaluate.add_parser(
+        "score", help="score an offline trajectory file (VLN-CE r2r inference format)"
+    )
     score.add_argument("--episodes", type=Path, required=True, help="SPLIT.json.gz episode file")
     score.add_argument("--gt", type=Path, required=True, help="SPLIT_gt.json.gz ground-truth file")
-    score.add_argument("--trajectories", type=Path, required=True, help="{episode_id: [{position, heading, stop}]}")
+    score.add_argument(
+        "--trajectories", type=Path, required=True, help="{episode_id: [{position, heading, stop}]}"
+    )
     score.add_argument("--out", type=Path, required=True, help="output JSON {summary, episodes}")
     score.add_argument("--dtw", choices=["exact", "fastdtw"], default="exact", help="DTW used for nDTW/sDTW")
     score.set_defaults(func=_cmd_eval_score)
 
-    bench = commands.add_parser("bench", help="speed benchmarks").add_subparsers(dest="bench_command", required=True)
-    bench_sim = bench.add_parser("sim", help="simulator steps/s (RGB 224/384, depth on/off, 1 and N processes)")
+    bench = commands.add_parser("bench", help="speed benchmarks").add_subparsers(
+        dest="bench_command", required=True
+    )
+    bench_sim = bench.add_parser(
+        "sim", help="simulator steps/s (RGB 224/384, depth on/off, 1 and N processes)"
+    )
     bench_sim.add_argument("--steps", type=int, default=1000, help="random steps per process per case")
     bench_sim.add_argument("--processes", type=int, default=None, help="processes for the parallel cases")
     bench_sim.set_defaults(func=_cmd_bench_sim)

@@ -86,7 +86,9 @@ def measure_case(case: SimCase, scene_id: str, steps: int, seed: int = 0) -> flo
     return float(sum(rates))
 
 
-def run_sim_benchmark(steps: int = 1000, processes: int | None = None, scene_index: int = 0) -> BenchmarkReport:
+def run_sim_benchmark(
+    steps: int = 1000, processes: int | None = None, scene_index: int = 0
+) -> BenchmarkReport:
     """Measure all cases in this run and return the report (also printed by the CLI)."""
     from navagent.envs.builtin.generator import scene_id_for_index
 
