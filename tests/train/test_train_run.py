@@ -1,0 +1,172 @@
+"""`train_from_config`: typed config + dotted overrides, a short run whose loss falls, saved files, LoRA via
+the config, and one DeepSpeed ZeRO-2 step on CPU through `python -m navagent.train` (own process)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import socket
+import subprocess
+import sys
+
+import pytest
+import torch
+import yaml
+from safetensors.torch import load_file
+
+from navagent.model import build_tiny_model, load_model_and_processor
+from navagent.train.config import ConfigError, load_train_config
+from navagent.train.run import resolve_resume, train_from_config
+from navagent.train.samples import DataRecordError
+
+
+@pytest.fixture
+def config_path(tmp_path, registry_path, data_root, tiny_spec_path):
+    config = {
+        "model": {"tiny": str(tiny_spec_path)},
+        "data": {
+            "registry": str(registry_path),
+            "root": str(data_root),
+            "mixture": "nav*0.5+easyvqa+chat",
+            "max_length": 512,
+            "packing": True,
+            "group_by_length": True,
+        },
+        "train": {
+            "output_dir": str(tmp_path / "run"),
+            "max_steps": 24,
+            "batch_size": 4,
+            "learning_rate": 2.0e-3,
+            "warmup_ratio": 0.1,
+            "logging_steps": 4,
+            "save_steps": 12,
+            "use_cpu": True,
+            "report_to": ["tensorboard"],
+        },
+    }
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def test_overrides_are_typed_and_unknown_keys_or_bad_values_are_errors(config_path):
+    config = load_train_config(
+        config_path,
+        ["--train.learning_rate", "2e-5", "--data.packing=false", "--lora.targets", "[llm, vision_tower]"]
+        + ["--data.mixture", "nav+chat*2", "--train.resume", "null", "--train.num_epochs", "2"],
+    )
+    assert config.train.learning_rate == 2e-5 and config.data.packing is False
+    assert config.lora.targets == ["llm", "vision_tower"] and config.data.mixture == "nav+chat*2"
+    assert config.train.resume is None and config.train.num_epochs == 2.0 and config.train.batch_size == 4
+    weighted = load_train_config(
+        config_path, ["--data.mixture", "{nav: 3, chat: 1}", "--data.num_samples", "8"]
+    )
+    assert weighted.data.mixture == {"nav": 3.0, "chat": 1.0}
+    for overrides, message in [
+        (["--train.lr", "1"], r"unknown key\(s\) \['lr'\]"),
+        (["--optim.lr", "1"], r"unknown key\(s\) \['optim'\]"),
+        (["--train.batch_size", "two"], "train: batch_size: expected int, got 'two'"),
+        (["--train.batch_size", "0"], "batch_size must be >= 1"),
+        (["--train", "1"], "expected --section.key"),
+        (["--train.seed"], "has no value"),
+        (["train.seed", "1"], "expected --section.key"),
+        (["--model.path", "some/dir"], "exactly one of model.path and model.tiny"),
+        (["--train.precision", "fp8"], "precision must be one of"),
+    ]:
+        with pytest.raises(ConfigError, match=message):
+            load_train_config(config_path, overrides)
+
+
+def test_a_short_run_lowers_the_loss_and_saves_config_checkpoints_and_final_model(
+    config_path, tmp_path, capsys
+):
+    final = train_from_config(config_path, ["--train.seed", "1"])
+    run = tmp_path / "run"
+    assert final == run / "final"
+    printed = capsys.readouterr().out
+    assert "nav " in printed and "easyvqa" in printed and "total" in printed  # the resolved mixture
+    history = json.loads((run / "checkpoint-24" / "trainer_state.json").read_text())["log_history"]
+    losses = [entry["loss"] for entry in history if "loss" in entry]
+    assert len(losses) == 6
+    assert losses[-1] < 0.6 * losses[0], losses
+    assert all(0.5 < entry["non_padding_share"] <= 1 for entry in history if "loss" in entry)
+    expected = load_train_config(config_path, ["--train.seed", "1"])
+    for directory in (run, run / "checkpoint-12", run / "checkpoint-24", final):
+        assert load_train_config(directory / "train_config.yaml") == expected
+    model, processor = load_model_and_processor(final)
+    assert processor.chat_format == "llama_3" and model.tokens_per_image == 16
+    assert list((run / "runs").rglob("events.out.tfevents.*"))  # TensorBoard logs
+
+
+def test_resume_auto_picks_the_latest_checkpoint(tmp_path):
+    assert resolve_resume("auto", tmp_path / "missing") is None
+    for step in (3, 12, 9):
+        (tmp_path / f"checkpoint-{step}").mkdir()
+    assert resolve_resume("auto", tmp_path) == str(tmp_path / "checkpoint-12")
+    assert resolve_resume(None, tmp_path) is None
+    with pytest.raises(FileNotFoundError, match="checkpoint directory"):
+        resolve_resume(str(tmp_path / "checkpoint-99"), tmp_path)
+
+
+def test_lora_run_with_checkpointing_saves_the_adapter_and_a_merged_model(config_path, tmp_path):
+    overrides = [
+        "--train.max_steps",
+        "2",
+        "--lora.enabled",
+        "true",
+        "--lora.r",
+        "4",
+        "--train.report_to",
+        "[]",
+    ]
+    final = train_from_config(config_path, [*overrides, "--train.gradient_checkpointing", "true"])
+    assert final == tmp_path / "run" / "final"
+    assert (tmp_path / "run" / "final_adapter" / "adapter_config.json").is_file()
+    model, _ = load_model_and_processor(final)
+    assert not any("lora" in name for name, _ in model.named_parameters())
+
+
+def test_a_run_on_an_empty_dataset_stops_before_training(config_path, tmp_path, data_root):
+    registry = tmp_path / "registry.yaml"
+    (tmp_path / "empty.json").write_text("[]")
+    registry.write_text(f"datasets:\n  empty: {{type: vqa, root: {tmp_path}, annotations: empty.json}}\n")
+    with pytest.raises(DataRecordError, match="dataset 'empty' has no records"):
+        train_from_config(config_path, ["--data.registry", str(registry), "--data.mixture", "empty"])
+    assert not (tmp_path / "run" / "final").exists()
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.mark.skipif(importlib.util.find_spec("deepspeed") is None, reason="deepspeed is not installed")
+def test_one_deepspeed_zero2_step_runs_on_cpu(config_path, tmp_path, tiny_spec_path, tiny_tokenizer):
+    zero2 = tiny_spec_path.parents[1] / "deepspeed" / "zero2.json"
+    env = os.environ | {
+        "DS_ACCELERATOR": "cpu",
+        "MASTER_ADDR": "127.0.0.1",
+        "MASTER_PORT": str(_free_port()),
+        "RANK": "0",
+        "LOCAL_RANK": "0",
+        "WORLD_SIZE": "1",
+        "OMP_NUM_THREADS": "1",
+    }
+    overrides = ["--train.deepspeed", str(zero2), "--train.max_steps", "1", "--train.warmup_ratio", "0"]
+    overrides += ["--train.report_to", "[]", "--data.packing", "false"]
+    result = subprocess.run(
+        [sys.executable, "-m", "navagent.train", str(config_path), *overrides],
+        check=False,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    trained = load_file(tmp_path / "run" / "final" / "model.safetensors")["llm.lm_head.weight"]
+    initial = build_tiny_model(tiny_spec_path, tiny_tokenizer).state_dict()["llm.lm_head.weight"]
+    assert trained.shape == initial.shape and not torch.equal(trained, initial)
+    state = json.loads((tmp_path / "run" / "checkpoint-1" / "trainer_state.json").read_text())
+    assert state["global_step"] == 1

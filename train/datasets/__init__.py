@@ -1,0 +1,21 @@
+"""Dataset types: each turns records on disk into `Sample`s (see `navagent.train.samples`).
+
+conversation — LLaVA-format `{id, image | frames | video, conversations: [{from, value}]}` (image,
+               multi-frame, video and text-only samples);
+navigation   — NaVILA records `{video_id, q, a, frames}` (navigation prompt with N sampled frames);
+vqa          — VQA records `{id, image, question, answer}` and the `easy-vqa` package (offline).
+"""
+
+from navagent.train.datasets.base import SampleDataset, read_records
+from navagent.train.datasets.conversation import load_conversation_dataset
+from navagent.train.datasets.navigation import load_navigation_dataset
+from navagent.train.datasets.vqa import load_easy_vqa_dataset, load_vqa_dataset
+
+__all__ = [
+    "SampleDataset",
+    "load_conversation_dataset",
+    "load_easy_vqa_dataset",
+    "load_navigation_dataset",
+    "load_vqa_dataset",
+    "read_records",
+]

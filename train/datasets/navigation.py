@@ -1,0 +1,54 @@
+"""NaVILA navigation records -> `Sample`s.
+
+Record (JSON list or JSON Lines)::
+
+    {"video_id": "914-23", "q": "Walk past the table ...", "a": "The next action is move forward 75 cm.",
+     "frames": ["914/frame_0.jpg", ..., "914/frame_22.jpg"]}
+
+`frames` are the episode's observations up to the decision point (one per low-level step, the last is the
+current view), relative to the data root. The sample shows N of them chosen by NaVILA's rule
+(`navagent.agent.prompts.sample_frame_indices`, black frames in front when fewer than N) in the navigation
+prompt, with the instruction normalised as in NaVILA's training data; the answer is `a`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from navagent.agent.prompts import navigation_prompt, normalize_instruction, sample_frame_indices
+from navagent.train.datasets.base import SampleDataset, read_records, record_name
+from navagent.train.samples import DataRecordError, Sample, resolve_under_root
+
+
+def load_navigation_dataset(
+    annotations: Path,
+    data_root: Path,
+    name: str = "navigation",
+    num_frames: int = 8,
+    verify_files: bool = True,
+) -> SampleDataset:
+    """Read NaVILA records from `annotations`; frame paths are relative to `data_root`."""
+    records = read_records(annotations)
+    samples = [
+        navigation_sample(record, record_name(name, record, index, id_key="video_id"), data_root, num_frames)
+        for index, record in enumerate(records)
+    ]
+    return SampleDataset(name, samples, verify_files)
+
+
+def navigation_sample(record: dict, sample_id: str, data_root: Path, num_frames: int = 8) -> Sample:
+    """One navigation record -> Sample with `num_frames` image slots (None = black padding frame)."""
+    where = f"record {sample_id}"
+    for key in ("q", "a"):
+        if not isinstance(record.get(key), str) or not record[key].strip():
+            raise DataRecordError(f"{where}: {key!r} must be a non-empty string, got {record.get(key)!r}")
+    frames = record.get("frames")
+    if not isinstance(frames, list) or not frames:
+        raise DataRecordError(f"{where}: 'frames' must be a non-empty list of paths, got {frames!r}")
+    paths = [resolve_under_root(data_root, frame, f"{where}: frames[{i}]") for i, frame in enumerate(frames)]
+    images = tuple(None if i is None else paths[i] for i in sample_frame_indices(len(paths), num_frames))
+    messages = (
+        {"role": "user", "content": navigation_prompt(normalize_instruction(record["q"]), num_frames)},
+        {"role": "assistant", "content": record["a"]},
+    )
+    return Sample(sample_id, messages, images)

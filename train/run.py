@@ -1,0 +1,232 @@
+"""`train_from_config`: one training run from a YAML config (`navagent train CONFIG.yaml [--section.key value]`).
+
+Steps: resolve the config (saved as `OUTPUT/train_config.yaml`) -> load the model and processor -> build the
+mixture from the registry (its resolved sizes are printed) -> freeze parts / add LoRA -> train with
+`NavVLMTrainer` (resuming from the latest checkpoint with `train.resume: auto`) -> save.
+
+Output directory:
+    train_config.yaml            the resolved config
+    checkpoint-<step>/           Trainer checkpoints (model or adapter, optimizer, scheduler, RNG states),
+                                 each with the processor files and train_config.yaml
+    runs/                        TensorBoard logs (with `report_to: [tensorboard]`)
+    final/                       HF-format navagent checkpoint (`load_model_and_processor`); LoRA merged
+    final_adapter/               LoRA runs: the adapter (+ fully trained projector) and the processor
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+from pathlib import Path
+
+import torch
+from transformers import TrainerCallback, TrainingArguments
+from transformers.trainer_utils import get_last_checkpoint
+
+from navagent.model import (
+    build_tiny_model,
+    build_tiny_processor,
+    build_tiny_tokenizer,
+    load_model_and_processor,
+    load_tiny_model_spec,
+    save_model_and_processor,
+)
+from navagent.train.collate import SupervisedCollator
+from navagent.train.config import ModelSection, TrainConfig, load_train_config, save_train_config
+from navagent.train.lora import apply_lora, merge_lora
+from navagent.train.mixtures import MixtureDataset, build_mixture, load_registry
+from navagent.train.trainer import NavVLMTrainer, freeze_parts
+
+logger = logging.getLogger(__name__)
+
+CONFIG_FILE_NAME = "train_config.yaml"
+
+
+def train_from_config(config_path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> Path:
+    """Run training as configured; returns the final HF-format model directory (`OUTPUT/final`, or
+    `OUTPUT/final_adapter` for an unmerged LoRA run). `overrides`: ["--section.key", "value", ...]."""
+    return run_training(load_train_config(config_path, overrides))
+
+
+def run_training(config: TrainConfig) -> Path:
+    """Run training for an already resolved config (see `train_from_config`)."""
+    output_dir = Path(config.train.output_dir)
+    if _is_main_process():
+        save_train_config(config, output_dir / CONFIG_FILE_NAME)
+    model, processor = load_model_for_training(config.model, _load_dtype(config))
+    mixture = build_training_mixture(config)
+    _print_main(f"training mixture ({config.data.mixture}):\n{mixture.summary()}")
+    collator = SupervisedCollator(
+        processor, model.tokens_per_image, config.data.max_length, config.data.packing
+    )
+    frozen = [
+        part
+        for part, flag in (
+            ("vision_tower", config.train.freeze_vision_tower),
+            ("mm_projector", config.train.freeze_projector),
+            ("llm", config.train.freeze_llm),
+        )
+        if flag
+    ]
+    tokens_per_image = model.tokens_per_image
+    if config.lora.enabled:
+        lora = config.lora
+        model = apply_lora(model, lora.r, lora.alpha, lora.dropout, lora.targets, config.train.seed)
+    freeze_parts(model, frozen)
+    trainer = NavVLMTrainer(
+        model=model,
+        args=training_arguments(config),
+        train_dataset=mixture,
+        data_collator=collator,
+        learning_rates=_learning_rates(config),
+        lengths=mixture.lengths(tokens_per_image) if config.data.group_by_length else None,
+        callbacks=[SaveRunFilesCallback(config, processor)],
+    )
+    trainer.train(resume_from_checkpoint=resolve_resume(config.train.resume, output_dir))
+    stats = trainer.collator_stats
+    if stats.truncated:
+        logger.warning(
+            "%d of %d training samples were truncated to max_length", stats.truncated, stats.samples
+        )
+    return save_final(trainer, processor, config)
+
+
+def load_model_for_training(section: ModelSection, dtype: torch.dtype = torch.float32):
+    """(model in train mode, processor) from `model.path` or a `model.tiny` spec."""
+    if section.tiny is not None:
+        spec = load_tiny_model_spec(section.tiny)
+        tokenizer = build_tiny_tokenizer(spec.tokenizer)
+        model = build_tiny_model(spec, tokenizer, dtype, section.attn_implementation)
+        processor = build_tiny_processor(spec, tokenizer)
+    else:
+        model, processor = load_model_and_processor(section.path, dtype, None, section.attn_implementation)
+    return model.train(), processor
+
+
+def build_training_mixture(config: TrainConfig) -> MixtureDataset:
+    data = config.data
+    return build_mixture(
+        data.mixture, load_registry(data.registry), data.root, data.seed, data.num_samples, data.verify_files
+    )
+
+
+def training_arguments(config: TrainConfig) -> TrainingArguments:
+    """HF TrainingArguments for the config's `train` section."""
+    train = config.train
+    return TrainingArguments(
+        output_dir=train.output_dir,
+        num_train_epochs=train.num_epochs,
+        max_steps=train.max_steps,
+        per_device_train_batch_size=train.batch_size,
+        gradient_accumulation_steps=train.gradient_accumulation_steps,
+        learning_rate=train.learning_rate,
+        weight_decay=train.weight_decay,
+        warmup_steps=train.warmup_ratio,
+        lr_scheduler_type=train.lr_scheduler,
+        max_grad_norm=train.max_grad_norm,
+        bf16=train.precision == "bf16",
+        fp16=train.precision == "fp16",
+        **_checkpointing_arguments(train.gradient_checkpointing),
+        deepspeed=train.deepspeed,
+        use_cpu=train.use_cpu,
+        logging_steps=train.logging_steps,
+        save_strategy="steps",
+        save_steps=train.save_steps,
+        save_total_limit=train.save_total_limit,
+        report_to=list(train.report_to) or "none",
+        dataloader_num_workers=train.dataloader_num_workers,
+        seed=train.seed,
+        data_seed=config.data.seed,
+        remove_unused_columns=False,
+    )
+
+
+def _checkpointing_arguments(enabled: bool) -> dict:
+    """Activation (gradient) checkpointing arguments under their current transformers names."""
+    fields = {f.name for f in dataclasses.fields(TrainingArguments)}
+    name = "activation_checkpointing" if "activation_checkpointing" in fields else "gradient_checkpointing"
+    return {name: enabled, f"{name}_kwargs": {"use_reentrant": False} if enabled else None}
+
+
+def resolve_resume(resume: str | None, output_dir: Path) -> str | None:
+    """None (fresh run), the latest checkpoint-* of output_dir for "auto" (None when there is none), or an
+    existing checkpoint path."""
+    if resume is None:
+        return None
+    if resume == "auto":
+        return get_last_checkpoint(str(output_dir)) if output_dir.is_dir() else None
+    if not Path(resume).is_dir():
+        raise FileNotFoundError(f"train.resume: checkpoint directory {resume} does not exist")
+    return resume
+
+
+def save_final(trainer: NavVLMTrainer, processor, config: TrainConfig) -> Path:
+    """Write the final model (see module docstring) and return its directory."""
+    output_dir = Path(config.train.output_dir)
+    main = trainer.is_world_process_zero()
+    if not config.lora.enabled:
+        final = output_dir / "final"
+        trainer.save_model(str(final))
+    else:
+        adapter = output_dir / "final_adapter"
+        trainer.save_model(str(adapter))
+        if main:
+            processor.save_pretrained(adapter)
+            save_train_config(config, adapter / CONFIG_FILE_NAME)
+        if not config.lora.merge_at_end:
+            return adapter
+        if trainer.is_deepspeed_enabled and _zero_stage(trainer) == 3:
+            logger.warning("ZeRO-3: merge the adapter offline with navagent.train.lora.merge_lora_checkpoint")
+            return adapter
+        final = output_dir / "final"
+        if main:
+            save_model_and_processor(merge_lora(trainer.model), processor, final)
+    if main:
+        processor.save_pretrained(final)
+        save_train_config(config, final / CONFIG_FILE_NAME)
+    return final
+
+
+class SaveRunFilesCallback(TrainerCallback):
+    """Stores the processor and the resolved config in every checkpoint directory."""
+
+    def __init__(self, config: TrainConfig, processor):
+        self.config = config
+        self.processor = processor
+
+    def on_save(self, args, state, control, **kwargs):
+        if state.is_world_process_zero:
+            checkpoint = Path(args.output_dir) / f"checkpoint-{state.global_step}"
+            self.processor.save_pretrained(checkpoint)
+            save_train_config(self.config, checkpoint / CONFIG_FILE_NAME)
+
+
+def _learning_rates(config: TrainConfig) -> dict[str, float]:
+    train = config.train
+    return {
+        "llm": train.learning_rate,
+        "mm_projector": train.projector_lr if train.projector_lr is not None else train.learning_rate,
+        "vision_tower": train.vision_tower_lr if train.vision_tower_lr is not None else train.learning_rate,
+    }
+
+
+def _load_dtype(config: TrainConfig) -> torch.dtype:
+    """fp32 master weights (autocast for bf16 / fp16), except under DeepSpeed, which keeps its own fp32 copy."""
+    if config.train.deepspeed and config.train.precision == "bf16":
+        return torch.bfloat16
+    return torch.float32
+
+
+def _zero_stage(trainer: NavVLMTrainer) -> int:
+    plugin = trainer.accelerator.state.deepspeed_plugin
+    return int(plugin.zero_stage) if plugin is not None else 0
+
+
+def _is_main_process() -> bool:
+    return int(os.environ.get("RANK", "0")) == 0
+
+
+def _print_main(text: str) -> None:
+    if _is_main_process():
+        print(text, flush=True)
