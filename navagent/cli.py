@@ -44,7 +44,7 @@ def _cmd_eval_score(args: argparse.Namespace) -> None:
 def _cmd_bench_sim(args: argparse.Namespace) -> None:
     from navagent.benchmarks.sim import run_sim_benchmark
 
-    run_sim_benchmark(steps=args.steps, processes=args.processes).print()
+    run_sim_benchmark(steps=args.steps, processes=args.processes, repeats=args.repeats).print()
 
 
 def _cmd_bench_agent(args: argparse.Namespace) -> None:
@@ -55,6 +55,20 @@ def _cmd_bench_agent(args: argparse.Namespace) -> None:
         num_episodes=args.episodes,
         batch_sizes=tuple(args.batch_sizes),
         frame_size=args.frame_size,
+    ).print()
+
+
+def _cmd_train(args: argparse.Namespace) -> None:
+    from navagent.train.run import train_from_config
+
+    print(train_from_config(args.config, args.overrides))
+
+
+def _cmd_bench_train(args: argparse.Namespace) -> None:
+    from navagent.benchmarks.train import run_train_benchmark
+
+    run_train_benchmark(
+        batch_size=args.batch_size, max_length=args.max_length, device=args.device, precision=args.precision
     ).print()
 
 
@@ -87,6 +101,15 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--seed", type=int, default=0, help="picks the shown start/goal pair")
     render.set_defaults(func=_cmd_sim_render)
 
+    train = commands.add_parser(
+        "train",
+        help="supervised fine-tuning from a YAML config",
+        description="Train from CONFIG.yaml; any --section.key value pairs override the config.",
+    )
+    train.add_argument("config", type=Path, help="e.g. configs/train/tiny_easyvqa.yaml")
+    train.add_argument("overrides", nargs=argparse.REMAINDER, help="--section.key value ...")
+    train.set_defaults(func=_cmd_train)
+
     evaluate = commands.add_parser("eval", help="evaluation").add_subparsers(
         dest="eval_command", required=True
     )
@@ -110,6 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     bench_sim.add_argument("--steps", type=int, default=1000, help="random steps per process per case")
     bench_sim.add_argument("--processes", type=int, default=None, help="processes for the parallel cases")
+    bench_sim.add_argument("--repeats", type=int, default=2, help="runs per case; the best is reported")
     bench_sim.set_defaults(func=_cmd_bench_sim)
     bench_agent = bench.add_parser(
         "agent", help="agent step latency, encoder frames/step with/without the feature cache, batching"
@@ -119,6 +143,14 @@ def build_parser() -> argparse.ArgumentParser:
     bench_agent.add_argument("--batch-sizes", type=int, nargs="+", default=[1, 4, 8, 16])
     bench_agent.add_argument("--frame-size", type=int, default=224, help="observation size in pixels")
     bench_agent.set_defaults(func=_cmd_bench_agent)
+    bench_train = bench.add_parser(
+        "train", help="training samples/s and non-padding share, with/without packing"
+    )
+    bench_train.add_argument("--batch-size", type=int, default=8)
+    bench_train.add_argument("--max-length", type=int, default=1024)
+    bench_train.add_argument("--device", default="cpu", help="cpu or cuda")
+    bench_train.add_argument("--precision", choices=["fp32", "bf16"], default="fp32")
+    bench_train.set_defaults(func=_cmd_bench_train)
     return parser
 
 
