@@ -41,6 +41,32 @@ def _cmd_eval_score(args: argparse.Namespace) -> None:
     print(f"wrote {args.out}")
 
 
+def _cmd_eval_vqa(args: argparse.Namespace) -> None:
+    from navagent.eval.score import write_json_atomic
+    from navagent.eval.vqa.predictions import score_predictions
+    from navagent.eval.vqa.tasks.vqav2 import score_vqav2_files
+
+    if args.questions or args.annotations:  # VQAv2's official file formats
+        if args.tasks != ["vqav2"] or not (args.questions and args.annotations):
+            raise ValueError("--questions/--annotations score VQAv2 files: use --tasks vqav2 and give both")
+        reports = {"vqav2": score_vqav2_files(args.predictions, args.questions, args.annotations, args.mode)}
+        write_json_atomic(args.out, reports)
+    else:
+        task_files: dict[str, dict[str, str]] = {}
+        for item in args.file:
+            key, sep, path = item.partition("=")
+            task, dot, keyword = key.partition(".")
+            if not (sep and dot and task and keyword and path):
+                raise ValueError(f"--file {item!r}: expected TASK.KEYWORD=PATH, e.g. gqa.questions=q.json")
+            task_files.setdefault(task, {})[keyword] = path
+        options = {"vqav2": {"mode": args.mode}} if "vqav2" in args.tasks else None
+        reports = score_predictions(args.tasks, args.predictions, task_files, args.out, score_options=options)
+    for task, report in reports.items():
+        headline = {k: v for k, v in report.items() if isinstance(v, (int, float, str))}
+        print(task, headline)
+    print(f"wrote {args.out}")
+
+
 def _cmd_bench_sim(args: argparse.Namespace) -> None:
     from navagent.benchmarks.sim import run_sim_benchmark
 
@@ -124,6 +150,29 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--out", type=Path, required=True, help="output JSON {summary, episodes}")
     score.add_argument("--dtw", choices=["exact", "fastdtw"], default="exact", help="DTW used for nDTW/sDTW")
     score.set_defaults(func=_cmd_eval_score)
+
+    vqa = evaluate.add_parser(
+        "vqa",
+        help="score VQA benchmark predictions (VQAv2 official format, GQA, POPE, MME, ...)",
+        description="Score a predictions file: {task: {question_id: answer}} (.json) or JSON lines "
+        "{task, question_id, answer}; for VQAv2 official files give --questions and --annotations.",
+    )
+    vqa.add_argument("--tasks", nargs="+", required=True, help="task names, e.g. vqav2 gqa pope mme easyvqa")
+    vqa.add_argument("--predictions", type=Path, required=True, help="predictions / VQAv2 results file")
+    vqa.add_argument("--questions", type=Path, help="VQAv2 questions JSON (official format)")
+    vqa.add_argument("--annotations", type=Path, help="VQAv2 annotations JSON (official format)")
+    vqa.add_argument(
+        "--file",
+        action="append",
+        default=[],
+        metavar="TASK.KEYWORD=PATH",
+        help="a benchmark file, e.g. gqa.questions=testdev_balanced_questions.json (repeatable)",
+    )
+    vqa.add_argument(
+        "--mode", choices=["official", "lmms-eval"], default="official", help="VQAv2 normalisation"
+    )
+    vqa.add_argument("--out", type=Path, required=True, help="output JSON keyed by task")
+    vqa.set_defaults(func=_cmd_eval_vqa)
 
     bench = commands.add_parser("bench", help="speed benchmarks").add_subparsers(
         dest="bench_command", required=True

@@ -134,3 +134,64 @@ def test_score_rejects_unknown_episode_ids_and_writes_nothing(tmp_path, capsys):
     )
     assert code == 2 and not out.exists()
     assert "999999" in capsys.readouterr().err
+
+
+def _vqav2_files(folder):
+    """Two questions: 10 x "yes" answered "Yes" (official: 0, no normalisation when all agree) and
+    "two" among the answers for a prediction "2" (3 matches after normalisation: 0.9)."""
+    cases = {1: ["yes"] * 10, 2: ["2", "2", "two"] + ["3"] * 7}
+    questions = {
+        "data_subtype": "val2014",
+        "questions": [{"image_id": q, "question": "?", "question_id": q} for q in cases],
+    }
+    annotations = {
+        "annotations": [
+            {
+                "question_id": q,
+                "image_id": q,
+                "question_type": "what",
+                "answer_type": "other",
+                "multiple_choice_answer": answers[0],
+                "answers": [
+                    {"answer": a, "answer_confidence": "yes", "answer_id": i} for i, a in enumerate(answers)
+                ],
+            }
+            for q, answers in cases.items()
+        ]
+    }
+    paths = [folder / "q.json", folder / "a.json", folder / "res.json"]
+    paths[0].write_text(json.dumps(questions))
+    paths[1].write_text(json.dumps(annotations))
+    paths[2].write_text(json.dumps([{"question_id": 1, "answer": "Yes"}, {"question_id": 2, "answer": "2"}]))
+    return paths
+
+
+def test_eval_vqa_scores_official_vqav2_files(tmp_path, capsys):
+    questions, annotations, results = _vqav2_files(tmp_path)
+    out = tmp_path / "out.json"
+    args = [
+        "eval",
+        "vqa",
+        "--tasks",
+        "vqav2",
+        "--predictions",
+        str(results),
+        "--questions",
+        str(questions),
+        "--annotations",
+        str(annotations),
+        "--out",
+        str(out),
+    ]
+    assert main(args) == 0
+    report = json.loads(out.read_text())["vqav2"]
+    assert report["overall"] == 45.0 and report["mode"] == "official"  # (0 + 90) / 2
+    assert set(report) >= {"overall", "perAnswerType", "perQuestionType"}
+    assert main([*args, "--mode", "lmms-eval"]) == 0
+    assert json.loads(out.read_text())["vqav2"]["overall"] == 95.0
+
+    # a results file missing a question: a clear error naming it, and the earlier output is untouched
+    results.write_text(json.dumps([{"question_id": 1, "answer": "Yes"}]))
+    assert main(args) == 2
+    assert "2" in capsys.readouterr().err
+    assert json.loads(out.read_text())["vqav2"]["overall"] == 95.0
