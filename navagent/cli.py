@@ -16,6 +16,40 @@ def _cmd_data_episodes(args: argparse.Namespace) -> None:
         print(path)
 
 
+def _cmd_data_trajectories(args: argparse.Namespace) -> None:
+    from navagent.train.trajectories import generate_trajectory_data
+
+    kwargs = {}
+    if args.no_rebalance:
+        kwargs["rebalance"] = None
+    elif args.rebalance:
+        kwargs["rebalance"] = _parse_rebalance(args.rebalance)
+    print(
+        generate_trajectory_data(
+            args.episodes,
+            args.split,
+            args.out,
+            sim=args.sim,
+            frame_size=args.frame_size,
+            recovery_per_episode=args.recovery,
+            recovery_seed=args.seed,
+            max_episodes=args.max_episodes,
+            **kwargs,
+        )
+    )
+
+
+def _parse_rebalance(items: list[str]) -> dict[str, int]:
+    """["stop=3", "turn_45=2"] -> {"stop": 3, "turn_45": 2}."""
+    table = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not value.isdigit():
+            raise ValueError(f"--rebalance {item!r}: expected LABEL=COPIES, e.g. stop=3")
+        table[key] = int(value)
+    return table
+
+
 def _cmd_sim_render(args: argparse.Namespace) -> None:
     from navagent.envs.builtin.snapshot import render_snapshot
 
@@ -116,6 +150,33 @@ def build_parser() -> argparse.ArgumentParser:
     episodes.add_argument("--seed", type=int, default=0, help="same seed -> byte-identical files")
     episodes.add_argument("--out", type=Path, required=True, help="data root; writes OUT/SPLIT/SPLIT.json.gz")
     episodes.set_defaults(func=_cmd_data_episodes)
+
+    trajectories = data.add_parser(
+        "trajectories",
+        help="render oracle walks of episodes into NaVILA-format training records + JPEG frames",
+    )
+    trajectories.add_argument(
+        "--episodes", type=Path, required=True, help="R2R-CE data root (DIR/SPLIT/SPLIT.json.gz)"
+    )
+    trajectories.add_argument("--split", default="train")
+    trajectories.add_argument("--sim", choices=["builtin", "habitat"], default="builtin")
+    trajectories.add_argument(
+        "--out", type=Path, required=True, help="writes OUT/SPLIT_nav.json and OUT/frames/"
+    )
+    trajectories.add_argument("--frame-size", type=int, default=224)
+    trajectories.add_argument(
+        "--recovery", type=int, default=0, help="recovery samples per episode (default 0)"
+    )
+    trajectories.add_argument("--seed", type=int, default=0, help="seed of the recovery perturbations")
+    trajectories.add_argument("--max-episodes", type=int, default=None)
+    trajectories.add_argument(
+        "--rebalance",
+        nargs="+",
+        metavar="LABEL=COPIES",
+        help="duplication table, e.g. stop=3 turn_30=2 turn_45=2 (the default)",
+    )
+    trajectories.add_argument("--no-rebalance", action="store_true", help="each record once")
+    trajectories.set_defaults(func=_cmd_data_trajectories)
 
     sim = commands.add_parser("sim", help="built-in simulator tools").add_subparsers(
         dest="sim_command", required=True

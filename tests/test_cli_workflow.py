@@ -61,6 +61,32 @@ def test_episodes_render_and_score(tmp_path, capsys):
     )
     assert (tmp_path / "snap" / "frame.png").exists() and (tmp_path / "snap" / "topdown.png").exists()
 
+    nav = tmp_path / "nav"
+    assert (
+        main(
+            [
+                "data",
+                "trajectories",
+                "--episodes",
+                str(data),
+                "--split",
+                "val_unseen",
+                "--out",
+                str(nav),
+                "--max-episodes",
+                "1",
+                "--frame-size",
+                "32",
+                "--rebalance",
+                "stop=2",
+            ]
+        )
+        == 0
+    )
+    records = json.loads((nav / "val_unseen_nav.json").read_text())
+    stops = [r for r in records if r["a"].startswith("I think I should stop")]
+    assert len(stops) == 2 and all((nav / "frames" / f).exists() for r in records for f in r["frames"])
+
     trajectories = tmp_path / "oracle.json"
     trajectories.write_text(json.dumps(_oracle_trajectories(gt)))
     out = tmp_path / "scores.json"

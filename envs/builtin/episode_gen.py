@@ -38,7 +38,7 @@ from navagent.envs.builtin.house import FurnitureObject, House
 from navagent.envs.builtin.instructions import compose_instruction, instruction_vocab, tokenize_instruction
 from navagent.envs.builtin.motion import MotionModel
 from navagent.envs.builtin.navgrid import NavGrid
-from navagent.envs.builtin.route import describe_route, resample
+from navagent.envs.builtin.route import describe_route
 from navagent.envs.episodes import GroundTruth, r2r_episodes_path, r2r_gt_path, save_episodes, save_gt
 
 SPLITS = ("train", "val_seen", "val_unseen")
@@ -136,11 +136,12 @@ def reference_waypoints(path: list[np.ndarray], spacing: float = REFERENCE_SPACI
     With n = max(1, round(length / spacing)) steps the step is length / n, within [2/3, 2] * spacing (and
     within 1.5-2.5 m for the default 2 m once the path is 3 m or longer). y is taken from the start."""
     planar = np.asarray([[p[0], p[2]] for p in path], dtype=np.float64)
-    length = float(np.linalg.norm(np.diff(planar, axis=0), axis=1).sum())
+    arc = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(planar, axis=0), axis=1))])
+    length = float(arc[-1])
     steps = max(1, round(length / spacing))
-    dense, arc = resample(planar, step=min(0.05, length / steps))
     targets = np.linspace(0.0, length, steps + 1)
-    xs, zs = np.interp(targets, arc, dense[:, 0]), np.interp(targets, arc, dense[:, 1])
+    # interpolate on the path's own segments (free by construction), never on chords that cut its corners
+    xs, zs = np.interp(targets, arc, planar[:, 0]), np.interp(targets, arc, planar[:, 1])
     y = float(path[0][1])
     return [np.array([x, y, z]) for x, z in zip(xs, zs, strict=True)]
 

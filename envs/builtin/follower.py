@@ -2,7 +2,11 @@
 
 Each step it replans from the agent's current position (so sliding and heading quantisation never derail
 it), looks at the first waypoint of the shortest path that is not under its feet, and turns toward it when
-the heading error exceeds half a turn step, else moves forward. It stops when the geodesic distance to the
+the heading error exceeds ``heading_tolerance_deg``, else moves forward. The default tolerance, 0.8 of a turn
+step (12 degrees for 15-degree turns), is above half a step on purpose: with exactly half a step, a path whose
+direction falls between two reachable headings makes the oracle zigzag (forward, left, forward, right, ...),
+which halves its mid-level action lengths in training data; a turn still always lands within half a step.
+Targets closer than 1 m are steered to within half a step, so the walk never orbits a waypoint. It stops when the geodesic distance to the
 goal is below ``stop_distance``. ``follow_waypoints`` walks a list of points in order (e.g. an episode's
 reference path), passing each intermediate point within ``waypoint_radius`` and stopping at the last one.
 """
@@ -19,6 +23,7 @@ from navagent.envs.builtin.geodesic import GeodesicPlanner
 from navagent.envs.builtin.motion import MotionModel, wrap_angle
 
 _UNDERFOOT = 1e-2  # metres: path waypoints closer than this to the agent are skipped when steering
+_TIGHT_STEERING_RANGE = 1.0  # metres: closer targets are steered to within half a turn step
 
 
 class ShortestPathFollower:
@@ -30,6 +35,7 @@ class ShortestPathFollower:
         motion: MotionModel,
         stop_distance: float = 0.2,
         waypoint_radius: float | None = None,
+        heading_tolerance_deg: float | None = None,
     ) -> None:
         if not stop_distance > 0.0:
             raise ValueError(f"stop_distance must be > 0, got {stop_distance}")
@@ -40,6 +46,15 @@ class ShortestPathFollower:
         self.waypoint_radius = float(waypoint_radius) if waypoint_radius is not None else motion.forward_step
         if not self.waypoint_radius > 0.0:
             raise ValueError(f"waypoint_radius must be > 0, got {waypoint_radius}")
+        tolerance = (
+            0.8 * motion.turn_angle if heading_tolerance_deg is None else math.radians(heading_tolerance_deg)
+        )
+        if not motion.turn_angle / 2.0 <= tolerance < motion.turn_angle:
+            raise ValueError(
+                f"heading_tolerance_deg must be in [half a turn, one turn) = "
+                f"[{math.degrees(motion.turn_angle) / 2:g}, {math.degrees(motion.turn_angle):g}), got {heading_tolerance_deg}"
+            )
+        self.heading_tolerance = tolerance
 
     def next_action(self, state: AgentState, goal: np.ndarray) -> Action:
         """STOP within ``stop_distance`` of ``goal`` (3,), else the action that heads along the shortest path.
@@ -104,13 +119,15 @@ class ShortestPathFollower:
         return distance
 
     def _steer(self, state: AgentState, goal: np.ndarray) -> Action:
-        """TURN toward the next path waypoint when off by more than half a turn, else MOVE_FORWARD."""
+        """TURN toward the next path waypoint when off by more than the heading tolerance, else MOVE_FORWARD."""
         position = np.asarray(state.position, dtype=np.float64)
         path = self.planner.path_to_goal(position, goal)
         target = next((p for p in path[1:] if math.hypot(*(p - position)[[0, 2]]) > _UNDERFOOT), path[-1])
         dx, dz = target[0] - position[0], target[2] - position[2]
         desired = math.atan2(-dx, -dz)  # heading whose forward vector (-sin h, -cos h) points at the target
         error = wrap_angle(desired - state.heading)
-        if abs(error) > self.motion.turn_angle / 2.0:
+        # near the target (and around corners, where waypoints are close) steer tightly: no orbiting
+        near = math.hypot(dx, dz) < _TIGHT_STEERING_RANGE
+        if abs(error) > (self.motion.turn_angle / 2.0 if near else self.heading_tolerance):
             return Action.TURN_LEFT if error > 0 else Action.TURN_RIGHT
         return Action.MOVE_FORWARD

@@ -1,0 +1,389 @@
+"""NaVILA-format navigation training data from oracle walks: ``navagent data trajectories``.
+
+For every episode of ``{episodes_dir}/{split}/{split}.json.gz`` (R2R-CE layout):
+
+1. **Oracle walk.** ``ShortestPathFollower.follow_waypoints`` walks the episode's ``reference_path`` points in
+   order, then the (first) goal, ending with STOP: low-level actions ``a_0 .. a_{T-1}`` (``a_{T-1}`` = STOP)
+   and the pose before each, ``s_0`` (the start) .. ``s_{T-1}``. Points a hair off the navigable area are
+   snapped onto it (at most `MAX_SNAP` = 0.1 m, `snap_to_free`). An episode whose walk does not end within
+   `MAX_ORACLE_ERROR` of the goal (or whose waypoints are unreachable) is an error naming it.
+2. **Frames.** One RGB frame per low-level step, the observation before the action: frame ``i`` is the view
+   from ``s_i`` (frame 0 the start view, frame ``T-1`` the view in which the oracle stops), saved as JPEG
+   under ``{out_dir}/frames/{video}/frame_{i}.jpg`` with ``video = "{split}_{episode_id}"``.
+3. **Decision points.** Consecutive equal low-level actions merge into mid-level actions of at most 75 cm /
+   45° (`navagent.agent.actions.merge_low_level_steps`); a decision point is the step where one starts. Its
+   record is ``{"video_id": "{video}-{j}", "q": instruction, "a": action text, "frames": [...]}`` with
+   ``frames`` = ``"{video}/frame_0.jpg" .. "{video}/frame_{k_j}.jpg"`` (all frames up to and including the
+   decision step ``k_j``). ``q`` is the raw instruction (the dataset loader normalises it); ``a`` is one of
+   the 10 canonical action sentences; the last record of each walk is the STOP sentence.
+4. **Recovery** (``recovery_per_episode > 0``; `navagent.train.recovery`): records ``"{video}-r{k}"`` whose
+   frames are the path frames ``0 .. p-1`` followed by the perturbed view ``"{video}/recovery_{k}.jpg"``, and
+   whose answer is the oracle's first correcting action from the perturbed pose.
+5. **Rebalancing.** Each record is written ``rebalance[label_key(a)]`` times in a row (default STOP ×3,
+   30° and 45° turns ×2, anything unlisted ×1). Keys: `LABEL_KEYS`.
+
+Output: ``{out_dir}/{split}_nav.json`` (a JSON list, sorted keys) whose frame paths are relative to the data
+root ``{out_dir}/frames`` (`trajectory_data_root`). The annotation is written last and atomically, so a killed
+run leaves no partial annotation (frames are rewritten by the next run). The output is deterministic given the
+arguments (recovery draws use `recovery_rng`).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import tempfile
+import zlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import MappingProxyType
+
+import numpy as np
+from PIL import Image
+from tqdm import tqdm
+
+from navagent.agent.actions import MidLevelAction, merge_low_level_steps
+from navagent.envs.base import Action, AgentState, Episode
+from navagent.envs.builtin.follower import ShortestPathFollower
+from navagent.envs.builtin.free_space import FreeSpace
+from navagent.envs.builtin.sim import BuiltinNavEnv, Scene, SimConfig
+from navagent.envs.episodes import json_bytes, load_episodes, r2r_episodes_path, write_bytes_atomic
+from navagent.train.recovery import RecoverySample, sample_recoveries
+
+SIMULATORS = ("builtin", "habitat")
+LABEL_KEYS = ("stop", "forward_25", "forward_50", "forward_75", "turn_15", "turn_30", "turn_45")
+DEFAULT_REBALANCE = MappingProxyType({"stop": 3, "turn_30": 2, "turn_45": 2})
+MAX_ORACLE_ERROR = 0.5  # metres: the oracle walk must end this close (geodesic) to the goal
+MAX_STEPS = 500  # VLN-CE's episode step limit
+MAX_SNAP = 0.1  # metres a reference point may be moved to reach the navigable area
+_SNAP_SPACING = 0.005  # metres between the candidate points of a snap
+_SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]*")
+
+
+class TrajectoryDataError(ValueError):
+    """Bad arguments or an episode that cannot be turned into training data (the message names it)."""
+
+
+class SimulatorNotAvailableError(ValueError):
+    """The requested simulator backend cannot render trajectory data (yet)."""
+
+
+@dataclass(frozen=True)
+class OracleWalk:
+    """The oracle's walk through one episode.
+
+    waypoints: the points walked through (reference path, then the goal), each (3,).
+    actions: (T,) low-level actions, the last is STOP. states: (T,) the pose before each action.
+    """
+
+    waypoints: tuple[np.ndarray, ...]
+    actions: tuple[int, ...]
+    states: tuple[AgentState, ...]
+
+
+def annotation_path(out_dir: str | os.PathLike, split: str) -> Path:
+    """``{out_dir}/{split}_nav.json``."""
+    return Path(out_dir) / f"{split}_nav.json"
+
+
+def trajectory_data_root(out_dir: str | os.PathLike) -> Path:
+    """The data root the annotation's frame paths are relative to: ``{out_dir}/frames``."""
+    return Path(out_dir) / "frames"
+
+
+def label_key(action: MidLevelAction) -> str:
+    """Rebalancing key of a label: "stop", "forward_{cm}" or "turn_{degrees}" (left and right alike)."""
+    if action.kind == Action.STOP:
+        return "stop"
+    return f"{'forward' if action.kind == Action.MOVE_FORWARD else 'turn'}_{action.amount}"
+
+
+def check_rebalance(rebalance: Mapping[str, int] | None) -> dict[str, int]:
+    """Validated copy of a rebalancing table {label key: copies >= 1}; None means no rebalancing."""
+    if rebalance is None:
+        return {}
+    if not isinstance(rebalance, Mapping):
+        raise TrajectoryDataError(f"rebalance must be a mapping {{label: copies}}, got {rebalance!r}")
+    table = {}
+    for key, copies in rebalance.items():
+        if key not in LABEL_KEYS:
+            raise TrajectoryDataError(f"rebalance: unknown label {key!r}; known labels: {list(LABEL_KEYS)}")
+        if isinstance(copies, bool) or not isinstance(copies, int) or copies < 1:
+            raise TrajectoryDataError(f"rebalance[{key!r}] must be an int >= 1 (copies), got {copies!r}")
+        table[key] = copies
+    return table
+
+
+def snap_to_free(free_space: FreeSpace, point: np.ndarray, max_offset: float = MAX_SNAP) -> np.ndarray | None:
+    """``point`` (3,) when free, else the nearest free point of a 5 mm grid within ``max_offset`` metres
+    (planar; y kept), None when there is none. Reference paths may graze obstacles: the built-in generator's
+    resampling cuts path corners by about a millimetre, and R2R-CE paths come from another navmesh."""
+    point = np.asarray(point, dtype=np.float64)
+    if free_space.is_free(point[0], point[2]):
+        return point
+    steps = np.arange(-max_offset, max_offset + 1e-9, _SNAP_SPACING)
+    offsets = np.stack(np.meshgrid(steps, steps, indexing="ij"), axis=-1).reshape(-1, 2)  # (M, 2)
+    offsets = offsets[np.hypot(*offsets.T) <= max_offset + 1e-9]
+    offsets = offsets[np.argsort(np.hypot(*offsets.T), kind="stable")]  # nearest first, fixed tie order
+    free = free_space.are_free(point[[0, 2]] + offsets)
+    if not free.any():
+        return None
+    dx, dz = offsets[int(np.argmax(free))]
+    return np.array([point[0] + dx, point[1], point[2] + dz])
+
+
+def oracle_waypoints(episode: Episode, free_space: FreeSpace) -> list[np.ndarray]:
+    """The points the oracle walks through: the reference path in order, then the episode's first goal, each
+    snapped onto the free space (`snap_to_free`); TrajectoryDataError naming the point when that fails."""
+    raw = [*episode.reference_path, episode.goals[0].position]
+    points = []
+    for index, point in enumerate(raw):
+        snapped = snap_to_free(free_space, np.asarray(point, dtype=np.float64))
+        if snapped is None:
+            what = "goals[0].position" if index == len(raw) - 1 else f"reference_path[{index}]"
+            raise TrajectoryDataError(
+                f"episode {episode.episode_id!r} (scene {episode.scene_id}): {what} {list(point)} is more "
+                f"than {MAX_SNAP} m from the navigable area"
+            )
+        points.append(snapped)
+    return points
+
+
+def walk_episode(episode: Episode, follower: ShortestPathFollower, max_steps: int = MAX_STEPS) -> OracleWalk:
+    """The oracle's walk from the episode's start through `oracle_waypoints`; TrajectoryDataError naming the
+    episode when a waypoint is unreachable or the walk ends `MAX_ORACLE_ERROR` or more from the goal."""
+    start = AgentState(np.asarray(episode.start_position, dtype=np.float64), episode.start_heading)
+    waypoints = oracle_waypoints(episode, follower.planner.free_space)
+    where = f"episode {episode.episode_id!r} (scene {episode.scene_id})"
+    if not follower.motion.is_free(start.position):
+        raise TrajectoryDataError(f"{where}: start_position {list(episode.start_position)} is not navigable")
+    try:
+        actions, after = follower.follow_waypoints(start, waypoints, max_steps=max_steps)
+    except ValueError as error:
+        raise TrajectoryDataError(f"{where}: the oracle cannot walk the reference path: {error}") from error
+    error = follower.planner.distance_to_goal(after[-1].position, waypoints[-1])
+    if not error < MAX_ORACLE_ERROR:
+        raise TrajectoryDataError(
+            f"{where}: the oracle ended {error:.2f} m from the goal after {len(actions)} steps "
+            f"(must be < {MAX_ORACLE_ERROR} m within {max_steps} steps)"
+        )
+    return OracleWalk(tuple(waypoints), tuple(actions), (start, *after[:-1]))
+
+
+def decision_points(actions: Sequence[int]) -> list[tuple[int, MidLevelAction]]:
+    """(step where it starts, mid-level action) for each merged action of a low-level action sequence."""
+    points, step = [], 0
+    for action in merge_low_level_steps(actions):
+        points.append((step, action))
+        step += action.num_steps
+    return points
+
+
+def frame_path(video: str, index: int) -> str:
+    """Relative path of a walk frame: ``"{video}/frame_{index}.jpg"``."""
+    return f"{video}/frame_{index}.jpg"
+
+
+def recovery_frame_path(video: str, index: int) -> str:
+    """Relative path of a perturbed view: ``"{video}/recovery_{index}.jpg"``."""
+    return f"{video}/recovery_{index}.jpg"
+
+
+def path_records(
+    video: str, instruction: str, actions: Sequence[int], rebalance: Mapping[str, int]
+) -> list[dict]:
+    """The records of every decision point of a walk, each repeated ``rebalance[label]`` times."""
+    records = []
+    for number, (step, action) in enumerate(decision_points(actions)):
+        record = {
+            "video_id": f"{video}-{number}",
+            "q": instruction,
+            "a": action.to_text(),
+            "frames": [frame_path(video, i) for i in range(step + 1)],
+        }
+        records.extend(dict(record) for _ in range(rebalance.get(label_key(action), 1)))
+    return records
+
+
+def recovery_records(
+    video: str, instruction: str, samples: Sequence[RecoverySample], rebalance: Mapping[str, int]
+) -> list[dict]:
+    """One record per recovery sample (path frames before the perturbation, then the perturbed view)."""
+    records = []
+    for number, sample in enumerate(samples):
+        record = {
+            "video_id": f"{video}-r{number}",
+            "q": instruction,
+            "a": sample.label.to_text(),
+            "frames": [frame_path(video, i) for i in range(sample.step)]
+            + [recovery_frame_path(video, number)],
+        }
+        records.extend(dict(record) for _ in range(rebalance.get(label_key(sample.label), 1)))
+    return records
+
+
+def recovery_rng(recovery_seed: int, video: str) -> np.random.Generator:
+    """The random stream of one episode's recovery draws: ``default_rng([recovery_seed, crc32(video)])``
+    (independent of the episode's position in the file and of ``max_episodes``)."""
+    return np.random.default_rng([recovery_seed, zlib.crc32(video.encode("utf-8"))])
+
+
+def encode_jpeg(rgb: np.ndarray, quality: int) -> bytes:
+    """JPEG bytes of an (H, W, 3) uint8 image (Pillow, fixed settings: equal pixels give equal bytes)."""
+    buffer = io.BytesIO()
+    Image.fromarray(rgb).save(buffer, format="JPEG", quality=quality)
+    return buffer.getvalue()
+
+
+def write_file_replacing(path: Path, data: bytes) -> None:
+    """Write via a temp file + ``os.replace`` (no fsync: frames are cheap to rewrite, never half-written)."""
+    descriptor, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(data)
+        os.chmod(temp_name, 0o644)
+        os.replace(temp_name, path)
+    except BaseException:
+        Path(temp_name).unlink(missing_ok=True)
+        raise
+
+
+def _check_arguments(
+    sim: str, split: str, frame_size: int, jpeg_quality: int, counts: dict[str, object]
+) -> None:
+    if sim == "habitat":
+        raise SimulatorNotAvailableError(
+            "--sim habitat is not available yet for trajectory data: the Habitat backend cannot render "
+            "training frames in this version; use --sim builtin"
+        )
+    if sim not in SIMULATORS:
+        raise TrajectoryDataError(f"sim must be one of {SIMULATORS}, got {sim!r}")
+    if not isinstance(split, str) or not _SAFE_NAME.fullmatch(split):
+        raise TrajectoryDataError(f"split must be a plain name like 'train', got {split!r}")
+    for name, value, low, high in (
+        ("frame_size", frame_size, 8, 4096),
+        ("jpeg_quality", jpeg_quality, 1, 100),
+    ):
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise TrajectoryDataError(f"{name} must be an int in [{low}, {high}], got {value!r}")
+    for name, value in counts.items():
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+            raise TrajectoryDataError(f"{name} must be an int >= 0, got {value!r}")
+
+
+def _load_split(episodes_dir: str | os.PathLike, split: str, max_episodes: int | None) -> list[Episode]:
+    path = r2r_episodes_path(episodes_dir, split)
+    if not Path(episodes_dir).is_dir():
+        raise FileNotFoundError(f"episodes directory {episodes_dir} does not exist")
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"episodes file {path} does not exist "
+            f"(expected the R2R-CE layout {{episodes_dir}}/{split}/{split}.json.gz)"
+        )
+    episodes = load_episodes(path)[:max_episodes]
+    if not episodes:
+        raise TrajectoryDataError(f"{path}: no episodes to turn into trajectory data")
+    return episodes
+
+
+def _episode_video(split: str, episode: Episode) -> str:
+    video = f"{split}_{episode.episode_id}"
+    if not _SAFE_NAME.fullmatch(video):
+        raise TrajectoryDataError(
+            f"episode {episode.episode_id!r}: the id cannot name a frame folder "
+            "(allowed: letters, digits, '_', '.', '-')"
+        )
+    if not episode.instruction_text.strip():
+        raise TrajectoryDataError(f"episode {episode.episode_id!r}: empty instruction_text")
+    return video
+
+
+def _render_to(
+    env: BuiltinNavEnv, folder: Path, names: Sequence[str], states: Sequence[AgentState], quality: int
+) -> None:
+    for name, state in zip(names, states, strict=True):
+        rgb, _ = env.render(state.position, state.heading)
+        write_file_replacing(folder / Path(name).name, encode_jpeg(rgb, quality))
+
+
+def episode_records(
+    env: BuiltinNavEnv,
+    episode: Episode,
+    video: str,
+    frames_root: Path,
+    jpeg_quality: int,
+    rebalance: Mapping[str, int],
+    recovery_per_episode: int,
+    recovery_seed: int,
+) -> list[dict]:
+    """Walk one episode, write its frames under ``frames_root/video`` and return its records."""
+    try:
+        scene: Scene = env.set_scene(episode.scene_id)
+    except ValueError as error:
+        raise TrajectoryDataError(
+            f"episode {episode.episode_id!r}: cannot load its scene: {error}"
+        ) from error
+    follower = ShortestPathFollower(scene.planner, scene.motion)
+    walk = walk_episode(episode, follower)
+    rng = recovery_rng(recovery_seed, video)
+    samples = sample_recoveries(follower, walk.states, walk.waypoints, recovery_per_episode, rng)
+    folder = frames_root / video
+    folder.mkdir(parents=True, exist_ok=True)
+    _render_to(
+        env, folder, [frame_path(video, i) for i in range(len(walk.states))], walk.states, jpeg_quality
+    )
+    names = [recovery_frame_path(video, k) for k in range(len(samples))]
+    _render_to(env, folder, names, [s.state for s in samples], jpeg_quality)
+    text = episode.instruction_text
+    return path_records(video, text, walk.actions, rebalance) + recovery_records(
+        video, text, samples, rebalance
+    )
+
+
+def generate_trajectory_data(
+    episodes_dir: str | os.PathLike,
+    split: str,
+    out_dir: str | os.PathLike,
+    sim: str = "builtin",
+    frame_size: int = 224,
+    jpeg_quality: int = 90,
+    rebalance: Mapping[str, int] | None = DEFAULT_REBALANCE,
+    recovery_per_episode: int = 0,
+    recovery_seed: int = 0,
+    max_episodes: int | None = None,
+    progress: bool = True,
+) -> Path:
+    """Write NaVILA navigation records and their JPEG frames for one split (see the module docstring);
+    returns the annotation path ``{out_dir}/{split}_nav.json`` (data root: `trajectory_data_root`).
+
+    ``rebalance`` maps `LABEL_KEYS` to copies (None: every record once); ``max_episodes`` keeps the first
+    episodes of the file; ``progress`` shows a tqdm bar over episodes."""
+    _check_arguments(
+        sim,
+        split,
+        frame_size,
+        jpeg_quality,
+        {
+            "recovery_per_episode": recovery_per_episode,
+            "recovery_seed": recovery_seed,
+            "max_episodes": max_episodes,
+        },
+    )
+    if max_episodes == 0:
+        raise TrajectoryDataError("max_episodes must be >= 1 or None, got 0")
+    table = check_rebalance(rebalance)
+    episodes = _load_split(episodes_dir, split, max_episodes)
+    frames_root = trajectory_data_root(out_dir)
+    frames_root.mkdir(parents=True, exist_ok=True)
+    records: list[dict] = []
+    with BuiltinNavEnv(SimConfig(width=frame_size, height=frame_size, max_steps=MAX_STEPS)) as env:
+        for episode in tqdm(episodes, desc=f"{split} trajectories", unit="episode", disable=not progress):
+            video = _episode_video(split, episode)
+            records += episode_records(
+                env, episode, video, frames_root, jpeg_quality, table, recovery_per_episode, recovery_seed
+            )
+    path = annotation_path(out_dir, split)
+    write_bytes_atomic(path, json_bytes(records))
+    return path
