@@ -75,30 +75,61 @@ def _cmd_eval_score(args: argparse.Namespace) -> None:
     print(f"wrote {args.out}")
 
 
-def _cmd_eval_vqa(args: argparse.Namespace) -> None:
-    from navagent.eval.score import write_json_atomic
-    from navagent.eval.vqa.predictions import score_predictions
-    from navagent.eval.vqa.tasks.vqav2 import score_vqav2_files
+def _parse_task_files(items: list[str]) -> dict[str, dict[str, str]]:
+    """["gqa.questions=q.json", ...] -> {"gqa": {"questions": "q.json"}}."""
+    task_files: dict[str, dict[str, str]] = {}
+    for item in items:
+        key, sep, path = item.partition("=")
+        task, dot, keyword = key.partition(".")
+        if not (sep and dot and task and keyword and path):
+            raise ValueError(f"--file {item!r}: expected TASK.KEYWORD=PATH, e.g. gqa.questions=q.json")
+        task_files.setdefault(task, {})[keyword] = path
+    return task_files
 
-    if args.questions or args.annotations:  # VQAv2's official file formats
+
+def _cmd_eval_vqa(args: argparse.Namespace) -> None:
+    options = {"vqav2": {"mode": args.mode}} if "vqav2" in args.tasks else None
+    if args.checkpoint is not None:  # answer with a model, then score
+        from navagent.eval.vqa.runner import run_vqa_eval
+
+        reports = run_vqa_eval(
+            args.tasks,
+            args.checkpoint,
+            _parse_task_files(args.file),
+            args.out,
+            batch_size=args.batch_size,
+            max_new_tokens=args.max_new_tokens,
+            limit=args.limit,
+            score_options=options,
+        )
+    elif args.questions or args.annotations:  # VQAv2's official file formats
+        from navagent.eval.score import write_json_atomic
+        from navagent.eval.vqa.tasks.vqav2 import score_vqav2_files
+
         if args.tasks != ["vqav2"] or not (args.questions and args.annotations):
             raise ValueError("--questions/--annotations score VQAv2 files: use --tasks vqav2 and give both")
         reports = {"vqav2": score_vqav2_files(args.predictions, args.questions, args.annotations, args.mode)}
         write_json_atomic(args.out, reports)
     else:
-        task_files: dict[str, dict[str, str]] = {}
-        for item in args.file:
-            key, sep, path = item.partition("=")
-            task, dot, keyword = key.partition(".")
-            if not (sep and dot and task and keyword and path):
-                raise ValueError(f"--file {item!r}: expected TASK.KEYWORD=PATH, e.g. gqa.questions=q.json")
-            task_files.setdefault(task, {})[keyword] = path
-        options = {"vqav2": {"mode": args.mode}} if "vqav2" in args.tasks else None
-        reports = score_predictions(args.tasks, args.predictions, task_files, args.out, score_options=options)
+        from navagent.eval.vqa.predictions import score_predictions
+
+        reports = score_predictions(
+            args.tasks, args.predictions, _parse_task_files(args.file), args.out, score_options=options
+        )
     for task, report in reports.items():
         headline = {k: v for k, v in report.items() if isinstance(v, (int, float, str))}
         print(task, headline)
     print(f"wrote {args.out}")
+
+
+def _cmd_data_sceneqa(args: argparse.Namespace) -> None:
+    from navagent.envs.builtin.sceneqa import write_sceneqa
+
+    print(
+        write_sceneqa(
+            args.out, args.split, args.scenes, args.per_scene, args.seed, image_size=args.image_size
+        )
+    )
 
 
 def _cmd_bench_sim(args: argparse.Namespace) -> None:
@@ -178,6 +209,17 @@ def build_parser() -> argparse.ArgumentParser:
     trajectories.add_argument("--no-rebalance", action="store_true", help="each record once")
     trajectories.set_defaults(func=_cmd_data_trajectories)
 
+    sceneqa = data.add_parser("sceneqa", help="generate the scene-QA benchmark (rendered views + questions)")
+    sceneqa.add_argument("--split", choices=["train", "test"], default="test")
+    sceneqa.add_argument("--scenes", type=int, default=20, help="number of houses")
+    sceneqa.add_argument("--per-scene", type=int, default=8, help="views per house (up to 9 questions each)")
+    sceneqa.add_argument("--seed", type=int, default=0)
+    sceneqa.add_argument("--image-size", type=int, default=224)
+    sceneqa.add_argument(
+        "--out", type=Path, required=True, help="writes OUT/SPLIT/sceneqa_SPLIT.json + images/"
+    )
+    sceneqa.set_defaults(func=_cmd_data_sceneqa)
+
     sim = commands.add_parser("sim", help="built-in simulator tools").add_subparsers(
         dest="sim_command", required=True
     )
@@ -219,7 +261,14 @@ def build_parser() -> argparse.ArgumentParser:
         "{task, question_id, answer}; for VQAv2 official files give --questions and --annotations.",
     )
     vqa.add_argument("--tasks", nargs="+", required=True, help="task names, e.g. vqav2 gqa pope mme easyvqa")
-    vqa.add_argument("--predictions", type=Path, required=True, help="predictions / VQAv2 results file")
+    source = vqa.add_mutually_exclusive_group(required=True)
+    source.add_argument("--predictions", type=Path, help="score this predictions / VQAv2 results file")
+    source.add_argument(
+        "--checkpoint", type=Path, help="answer with this model, then score (OUT is a folder)"
+    )
+    vqa.add_argument("--limit", type=int, default=None, help="with --checkpoint: first N samples per task")
+    vqa.add_argument("--batch-size", type=int, default=8, help="with --checkpoint")
+    vqa.add_argument("--max-new-tokens", type=int, default=16, help="with --checkpoint")
     vqa.add_argument("--questions", type=Path, help="VQAv2 questions JSON (official format)")
     vqa.add_argument("--annotations", type=Path, help="VQAv2 annotations JSON (official format)")
     vqa.add_argument(
@@ -232,7 +281,9 @@ def build_parser() -> argparse.ArgumentParser:
     vqa.add_argument(
         "--mode", choices=["official", "lmms-eval"], default="official", help="VQAv2 normalisation"
     )
-    vqa.add_argument("--out", type=Path, required=True, help="output JSON keyed by task")
+    vqa.add_argument(
+        "--out", type=Path, required=True, help="output JSON keyed by task (a folder with --checkpoint)"
+    )
     vqa.set_defaults(func=_cmd_eval_vqa)
 
     bench = commands.add_parser("bench", help="speed benchmarks").add_subparsers(

@@ -221,3 +221,76 @@ def test_eval_vqa_scores_official_vqav2_files(tmp_path, capsys):
     assert main(args) == 2
     assert "2" in capsys.readouterr().err
     assert json.loads(out.read_text())["vqav2"]["overall"] == 95.0
+
+
+def test_sceneqa_data_and_model_driven_vqa(tmp_path, capsys):
+    from navagent.model import (
+        build_tiny_model,
+        build_tiny_processor,
+        build_tiny_tokenizer,
+        save_model_and_processor,
+    )
+
+    tokenizer = build_tiny_tokenizer()
+    checkpoint = save_model_and_processor(
+        build_tiny_model(None, tokenizer), build_tiny_processor(None, tokenizer), tmp_path / "ckpt"
+    )
+    assert (
+        main(
+            [
+                "data",
+                "sceneqa",
+                "--split",
+                "test",
+                "--scenes",
+                "1",
+                "--per-scene",
+                "2",
+                "--image-size",
+                "32",
+                "--out",
+                str(tmp_path / "sqa"),
+            ]
+        )
+        == 0
+    )
+    annotations = tmp_path / "sqa" / "test" / "sceneqa_test.json"
+    out = tmp_path / "vqa"
+    args = [
+        "eval",
+        "vqa",
+        "--tasks",
+        "sceneqa",
+        "easyvqa",
+        "--checkpoint",
+        str(checkpoint),
+        "--limit",
+        "3",
+        "--file",
+        f"sceneqa.annotations={annotations}",
+        "--out",
+        str(out),
+    ]
+    assert main(args) == 0
+    scores = json.loads((out / "scores.json").read_text())
+    assert set(scores) == {"sceneqa", "easyvqa"}
+    lines = (out / "predictions.jsonl").read_text().splitlines()
+    assert len(lines) == 6  # 3 answers per task
+    assert (
+        main(
+            [
+                "eval",
+                "vqa",
+                "--tasks",
+                "sceneqa",
+                "--checkpoint",
+                str(tmp_path / "sqa"),
+                "--file",
+                f"sceneqa.annotations={annotations}",
+                "--out",
+                str(tmp_path / "bad"),
+            ]
+        )
+        == 2
+    )
+    assert "sqa" in capsys.readouterr().err

@@ -19,6 +19,7 @@ mvbench         json_dir, video_root, tasks
 egoschema       questions, answers, video_dir
 scanqa          annotations, media_dir, media_template                     meteor: None | True | False
 easyvqa         split (data ship with the easy-vqa package)
+sceneqa         annotations (``navagent data sceneqa``'s sceneqa_<split>.json)
 ==============  =========================================================  ===========================
 """
 
@@ -39,6 +40,7 @@ from navagent.eval.vqa.tasks import (
     mvbench,
     pope,
     scanqa,
+    sceneqa,
     scienceqa,
     textvqa,
     videomme,
@@ -62,6 +64,7 @@ def _task(module: ModuleType) -> Task:
 
 _MODULES: Sequence[ModuleType] = (
     vqav2, gqa, textvqa, pope, mme, scienceqa, mmbench, videomme, mvbench, egoschema, scanqa, easyvqa,
+    sceneqa,
 )  # fmt: skip
 TASKS: Mapping[str, Task] = {module.NAME: _task(module) for module in _MODULES}
 

@@ -17,7 +17,7 @@ from navagent.eval.vqa.sample import Sample, VqaDataError, check_predictions
 from navagent.eval.vqa.scoring import accuracy_report
 
 NAME = "easyvqa"
-ANSWER_INSTRUCTION = "Answer the question using a single word."
+ANSWER_INSTRUCTION = "Answer the question using a single word or phrase."  # as in training
 SPLITS = ("train", "test")
 
 

@@ -122,7 +122,7 @@ def test_score_predictions_errors(tmp_path):
 def test_registry_lists_every_benchmark():
     assert sorted(TASKS) == sorted(
         ["vqav2", "gqa", "textvqa", "pope", "mme", "scienceqa_img", "mmbench", "videomme", "mvbench", "egoschema",
-         "scanqa", "easyvqa"]
+         "scanqa", "easyvqa", "sceneqa"]
     )  # fmt: skip
     assert all(
         name == task.name and callable(task.load) and callable(task.score) for name, task in TASKS.items()
