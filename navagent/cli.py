@@ -8,6 +8,54 @@ import sys
 from pathlib import Path
 
 
+def _cmd_demo(args: argparse.Namespace) -> None:
+    from navagent.demo import format_demo_result, run_demo
+
+    result = run_demo(
+        checkpoint=args.checkpoint,
+        policy=args.policy,
+        episodes=args.episodes,
+        split=args.split,
+        episode_id=args.episode_id,
+        out_dir=args.out,
+        size=args.size,
+        fps=args.fps,
+        seed=args.seed,
+        max_steps=args.max_steps,
+    )
+    print(format_demo_result(result))
+
+
+def _cmd_eval_vln(args: argparse.Namespace) -> None:
+    import functools
+
+    from navagent.demo.episode_video import EpisodeVideoHook
+    from navagent.eval.vln.runner import run_vln_eval
+
+    run_vln_eval(
+        args.checkpoint,
+        episodes_dir=args.episodes,
+        split=args.split,
+        out_dir=args.out,
+        sim=args.sim,
+        num_envs=args.num_envs,
+        shard=args.shard,
+        max_episodes=args.max_episodes,
+        policy=args.policy,
+        dtw=args.dtw,
+        video=args.video,
+        video_hook=functools.partial(EpisodeVideoHook, fps=8, label=args.policy or "model")
+        if args.video
+        else None,
+    )
+
+
+def _cmd_eval_report(args: argparse.Namespace) -> None:
+    from navagent.eval.report import write_html_report
+
+    print(write_html_report(args.run_dir, args.out))
+
+
 def _cmd_data_episodes(args: argparse.Namespace) -> None:
     from navagent.envs.builtin.episode_gen import write_split
 
@@ -138,6 +186,12 @@ def _cmd_bench_sim(args: argparse.Namespace) -> None:
     run_sim_benchmark(steps=args.steps, processes=args.processes, repeats=args.repeats).print()
 
 
+def _cmd_bench_eval(args: argparse.Namespace) -> None:
+    from navagent.benchmarks.eval import run_eval_benchmark
+
+    run_eval_benchmark(num_episodes=args.episodes, max_steps=args.max_steps, num_envs=args.num_envs).print()
+
+
 def _cmd_bench_agent(args: argparse.Namespace) -> None:
     from navagent.benchmarks.agent import run_agent_benchmark
 
@@ -168,6 +222,25 @@ def build_parser() -> argparse.ArgumentParser:
         prog="navagent", description="Vision-and-language navigation with a VILA-style video VLM."
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    demo = commands.add_parser(
+        "demo", help="run one episode and write an MP4 (view, map, instruction, model text, metrics) + PNG"
+    )
+    demo.add_argument("--checkpoint", type=Path, help="model directory (navagent or VILA format)")
+    demo.add_argument(
+        "--policy", choices=["random", "forward", "oracle"], help="a baseline instead of a model"
+    )
+    demo.add_argument(
+        "--episodes", type=Path, help="episode file or data root (default: a generated episode)"
+    )
+    demo.add_argument("--split", default="val_unseen")
+    demo.add_argument("--episode-id", help="episode to run (default: the first)")
+    demo.add_argument("--out", type=Path, default=Path("out/demo"), help="output folder")
+    demo.add_argument("--size", type=int, default=224, help="egocentric view size in pixels")
+    demo.add_argument("--fps", type=int, default=8)
+    demo.add_argument("--seed", type=int, default=0, help="picks the generated episode; seeds baselines")
+    demo.add_argument("--max-steps", type=int, default=500)
+    demo.set_defaults(func=_cmd_demo)
 
     data = commands.add_parser("data", help="generate data sets").add_subparsers(
         dest="data_command", required=True
@@ -242,6 +315,33 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate = commands.add_parser("eval", help="evaluation").add_subparsers(
         dest="eval_command", required=True
     )
+    vln = evaluate.add_parser(
+        "vln",
+        help="closed-loop VLN-CE evaluation (batched, sharded, resumable) of a checkpoint or a baseline",
+        description="Runs episodes on vector environments; writes OUT/results.jsonl (one line per episode, "
+        "resumable), OUT/summary.json and OUT/trajectories.json (VLN-CE r2r format).",
+    )
+    vln.add_argument("--checkpoint", type=Path, help="model directory (default: the shipped default agent)")
+    vln.add_argument(
+        "--policy", choices=["random", "forward", "oracle"], help="a baseline instead of a model"
+    )
+    vln.add_argument(
+        "--episodes", type=Path, required=True, help="R2R-CE data root (DIR/SPLIT/SPLIT.json.gz)"
+    )
+    vln.add_argument("--split", default="val_unseen")
+    vln.add_argument("--sim", choices=["builtin", "habitat"], default="builtin")
+    vln.add_argument(
+        "--num-envs", type=int, default=8, help="simulators in subprocesses, one batched model call"
+    )
+    vln.add_argument(
+        "--shard", help="i/n: every n-th episode from i (default under torchrun: RANK/WORLD_SIZE)"
+    )
+    vln.add_argument("--max-episodes", type=int, help="only the first K episodes")
+    vln.add_argument("--video", action="store_true", help="also write OUT/videos/EPISODE.mp4")
+    vln.add_argument("--dtw", choices=["exact", "fastdtw"], default="exact")
+    vln.add_argument("--out", type=Path, required=True, help="output folder")
+    vln.set_defaults(func=_cmd_eval_vln)
+
     score = evaluate.add_parser(
         "score", help="score an offline trajectory file (VLN-CE r2r inference format)"
     )
@@ -286,6 +386,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     vqa.set_defaults(func=_cmd_eval_vqa)
 
+    report = evaluate.add_parser("report", help="HTML report of an evaluation run (summary + episode videos)")
+    report.add_argument("run_dir", type=Path, help="the OUT_DIR of `navagent eval vln`")
+    report.add_argument("--out", type=Path, default=None, help="default: RUN_DIR/report.html")
+    report.set_defaults(func=_cmd_eval_report)
+
     bench = commands.add_parser("bench", help="speed benchmarks").add_subparsers(
         dest="bench_command", required=True
     )
@@ -296,6 +401,11 @@ def build_parser() -> argparse.ArgumentParser:
     bench_sim.add_argument("--processes", type=int, default=None, help="processes for the parallel cases")
     bench_sim.add_argument("--repeats", type=int, default=2, help="runs per case; the best is reported")
     bench_sim.set_defaults(func=_cmd_bench_sim)
+    bench_eval = bench.add_parser("eval", help="closed-loop episodes/hour: 8 batched envs vs one at a time")
+    bench_eval.add_argument("--episodes", type=int, default=8)
+    bench_eval.add_argument("--max-steps", type=int, default=20, help="step cap per episode")
+    bench_eval.add_argument("--num-envs", type=int, default=8)
+    bench_eval.set_defaults(func=_cmd_bench_eval)
     bench_agent = bench.add_parser(
         "agent", help="agent step latency, encoder frames/step with/without the feature cache, batching"
     )

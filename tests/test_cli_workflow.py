@@ -294,3 +294,49 @@ def test_sceneqa_data_and_model_driven_vqa(tmp_path, capsys):
         == 2
     )
     assert "sqa" in capsys.readouterr().err
+
+
+def test_eval_vln_oracle_report_and_missing_default_checkpoint(tmp_path, capsys):
+    data = tmp_path / "data"
+    main(["data", "episodes", "--split", "val_seen", "--scenes", "1", "--per-scene", "2", "--out", str(data)])
+    out = tmp_path / "run"
+    assert (
+        main(
+            [
+                "eval",
+                "vln",
+                "--policy",
+                "oracle",
+                "--episodes",
+                str(data),
+                "--split",
+                "val_seen",
+                "--num-envs",
+                "1",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["sr"] == 1.0 and summary["episodes"] == 2
+    assert {
+        "ne",
+        "sr",
+        "osr",
+        "spl",
+        "tl",
+        "ndtw",
+        "sdtw",
+        "steps",
+        "invalid_rate",
+        "episodes_per_hour",
+    } <= set(summary)
+    assert main(["eval", "report", str(out)]) == 0 and (out / "report.html").exists()
+    # no --checkpoint and no --policy: the default agent is not shipped yet -> a clear error
+    assert (
+        main(["eval", "vln", "--episodes", str(data), "--split", "val_seen", "--out", str(tmp_path / "x")])
+        == 2
+    )
+    assert "--checkpoint" in capsys.readouterr().err

@@ -1,0 +1,47 @@
+"""Closed-loop VLN-CE evaluation: policies, the batched evaluation loop over vector environments,
+crash-safe per-episode results with resume and shard merging, and the ``navagent eval vln`` entry point."""
+
+from navagent.eval.vln.loop import EpisodeHook, LoopReport, evaluate_episodes
+from navagent.eval.vln.policies import (
+    BASELINE_POLICIES,
+    DEFAULT_CHECKPOINT,
+    AgentPolicy,
+    Decision,
+    ForwardPolicy,
+    OraclePolicy,
+    Policy,
+    RandomPolicy,
+    make_policy,
+    resolve_checkpoint,
+)
+from navagent.eval.vln.results import ResultsFileError, ResultsLog
+from navagent.eval.vln.runner import (
+    EpisodeFailuresError,
+    merge_vln_shards,
+    parse_shard,
+    run_vln_eval,
+    select_episodes,
+)
+
+__all__ = [
+    "BASELINE_POLICIES",
+    "DEFAULT_CHECKPOINT",
+    "AgentPolicy",
+    "Decision",
+    "EpisodeFailuresError",
+    "EpisodeHook",
+    "ForwardPolicy",
+    "LoopReport",
+    "OraclePolicy",
+    "Policy",
+    "RandomPolicy",
+    "ResultsFileError",
+    "ResultsLog",
+    "evaluate_episodes",
+    "make_policy",
+    "merge_vln_shards",
+    "parse_shard",
+    "resolve_checkpoint",
+    "run_vln_eval",
+    "select_episodes",
+]

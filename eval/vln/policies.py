@@ -1,0 +1,225 @@
+"""Policies the VLN evaluation runner can drive: the navigation model and VLN-CE's non-learning baselines.
+
+Every policy answers a batch of observations (one per active environment) with one ``Decision`` each, so the
+runner makes one call per step over all active environments (for the model: one batched ``generate``).
+
+* ``AgentPolicy``: the VLM agent (``navagent.agent.policy.NavAgent``); ``Decision.text`` is the raw model
+  output whenever the model was queried at that step, ``valid`` False when it was unparseable.
+* ``RandomPolicy``: VLN-CE's ``RandomAgent``: each step samples STOP / FORWARD / LEFT / RIGHT with the
+  oracle action distribution of R2R-CE train, ``[0.02, 0.68, 0.15, 0.15]``.
+* ``ForwardPolicy``: VLN-CE's ``HandcraftedAgent``: turn right a random 0..24 times (a random heading), move
+  forward 37 times (the 9.25 m mean oracle path of R2R-CE train), STOP.
+* ``OraclePolicy``: the shortest-path follower to the nearest goal on the built-in scene (upper bound).
+
+Randomness is per episode: a baseline's generator is seeded from ``(seed, episode_id)`` at ``reset``, so an
+episode's actions do not depend on which environment runs it, in which order, or whether a run was resumed.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+import navagent
+from navagent.envs.base import Action, AgentState, Episode, Observation
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_CHECKPOINT = Path(navagent.__file__).resolve().parent.parent / "checkpoints" / "navagent-default"
+BASELINE_POLICIES = ("random", "forward", "oracle")
+RANDOM_ACTION_PROBABILITIES = (0.02, 0.68, 0.15, 0.15)  # STOP, MOVE_FORWARD, TURN_LEFT, TURN_RIGHT
+HANDCRAFTED_FORWARD_STEPS = 37
+HANDCRAFTED_MAX_TURNS = 24  # 360 / 15
+
+
+@dataclass(frozen=True)
+class Decision:
+    """One environment's action at one step. ``text``: raw model output when a model was queried at this
+    step (None otherwise); ``valid``: False when that output was unparseable and a fallback was used."""
+
+    action: int
+    text: str | None = None
+    valid: bool = True
+
+    @property
+    def queried(self) -> bool:
+        return self.text is not None
+
+
+@runtime_checkable
+class Policy(Protocol):
+    """What the runner drives. ``name`` identifies the policy in results; ``needs_rgb`` tells the runner
+    whether the simulators must render (baselines do not look at the image)."""
+
+    name: str
+    needs_rgb: bool
+
+    def reset(self, env_index: int, episode: Episode) -> None: ...
+
+    def act(self, observations: list[Observation], env_indices: list[int]) -> list[Decision]: ...
+
+
+def _episode_rng(seed: int, episode_id: str) -> np.random.Generator:
+    return np.random.default_rng([seed, zlib.crc32(episode_id.encode("utf-8"))])
+
+
+def _check_batch(observations: Sequence[Observation], env_indices: Sequence[int]) -> None:
+    if len(observations) != len(env_indices):
+        raise ValueError(f"act: {len(observations)} observations but {len(env_indices)} env indices")
+
+
+class AgentPolicy:
+    """The VLM navigation agent; one batched ``NavAgent.act`` per runner step."""
+
+    needs_rgb = True
+
+    def __init__(self, agent, name: str = "agent") -> None:
+        self.agent = agent
+        self.name = name
+
+    def reset(self, env_index: int, episode: Episode) -> None:
+        self.agent.reset(env_index)
+
+    def act(self, observations: list[Observation], env_indices: list[int]) -> list[Decision]:
+        decisions = self.agent.act(observations, env_indices=env_indices)
+        return [Decision(int(d.action), d.raw_text if d.queried else None, bool(d.valid)) for d in decisions]
+
+
+class RandomPolicy:
+    """VLN-CE's random baseline: actions drawn from ``probabilities`` (STOP, FORWARD, LEFT, RIGHT)."""
+
+    needs_rgb = False
+
+    def __init__(self, seed: int = 0, probabilities: Sequence[float] = RANDOM_ACTION_PROBABILITIES) -> None:
+        probs = np.asarray(probabilities, dtype=np.float64)
+        if probs.shape != (len(Action),) or (probs < 0).any() or not math.isclose(probs.sum(), 1.0):
+            raise ValueError(f"probabilities: expected {len(Action)} non-negative numbers summing to 1")
+        self.seed, self.probabilities = int(seed), probs
+        self.name = f"random(seed={self.seed})"
+        self._rngs: dict[int, np.random.Generator] = {}
+
+    def reset(self, env_index: int, episode: Episode) -> None:
+        self._rngs[env_index] = _episode_rng(self.seed, episode.episode_id)
+
+    def act(self, observations: list[Observation], env_indices: list[int]) -> list[Decision]:
+        _check_batch(observations, env_indices)
+        return [Decision(int(self._rngs[i].choice(len(Action), p=self.probabilities))) for i in env_indices]
+
+
+class ForwardPolicy:
+    """VLN-CE's hand-crafted baseline: a random number (0..24) of right turns, ``forward_steps`` forward
+    steps, STOP."""
+
+    needs_rgb = False
+
+    def __init__(self, seed: int = 0, forward_steps: int = HANDCRAFTED_FORWARD_STEPS) -> None:
+        if forward_steps < 0:
+            raise ValueError(f"forward_steps must be >= 0, got {forward_steps}")
+        self.seed, self.forward_steps = int(seed), int(forward_steps)
+        self.name = f"forward(seed={self.seed}, steps={self.forward_steps})"
+        self._plans: dict[int, list[int]] = {}
+
+    def reset(self, env_index: int, episode: Episode) -> None:
+        turns = int(_episode_rng(self.seed, episode.episode_id).integers(0, HANDCRAFTED_MAX_TURNS + 1))
+        plan = [Action.TURN_RIGHT] * turns + [Action.MOVE_FORWARD] * self.forward_steps + [Action.STOP]
+        self._plans[env_index] = [int(a) for a in reversed(plan)]  # pop() from the end
+
+    def act(self, observations: list[Observation], env_indices: list[int]) -> list[Decision]:
+        _check_batch(observations, env_indices)
+        return [Decision(self._plans[i].pop() if self._plans[i] else int(Action.STOP)) for i in env_indices]
+
+
+class OraclePolicy:
+    """Shortest-path follower to the episode's nearest goal on the built-in simulator's scenes.
+
+    The scenes (planner + motion model) are built here from the scene ids with the simulator's settings
+    (``sim_config``), so the follower plans on exactly the geometry the environments move in."""
+
+    needs_rgb = False
+
+    def __init__(self, sim_config=None, stop_distance: float = 0.2) -> None:
+        from navagent.envs.builtin.sim import BuiltinNavEnv, SimConfig
+
+        base = sim_config or SimConfig()
+        self._scenes = BuiltinNavEnv(SimConfig(**{**base.__dict__, "render": False}))
+        self.stop_distance = float(stop_distance)
+        self.name = f"oracle(stop_distance={self.stop_distance})"
+        self._followers: dict[int, tuple[object, np.ndarray]] = {}
+
+    def reset(self, env_index: int, episode: Episode) -> None:
+        from navagent.envs.builtin.follower import ShortestPathFollower
+
+        scene = self._scenes.load_scene(episode.scene_id)
+        start = np.asarray(episode.start_position, dtype=np.float64)
+        goals = [np.asarray(goal.position, dtype=np.float64) for goal in episode.goals]
+        goal = min(goals, key=lambda g: scene.planner.distance_to_goal(start, g))
+        follower = ShortestPathFollower(scene.planner, scene.motion, stop_distance=self.stop_distance)
+        self._followers[env_index] = (follower, goal)
+
+    def act(self, observations: list[Observation], env_indices: list[int]) -> list[Decision]:
+        _check_batch(observations, env_indices)
+        decisions = []
+        for observation, env_index in zip(observations, env_indices):
+            follower, goal = self._followers[env_index]
+            state = AgentState(np.asarray(observation.position, dtype=np.float64), float(observation.heading))
+            try:
+                action = follower.next_action(state, goal)
+            except ValueError as error:  # goal unreachable from here: nothing better to do than stop
+                logger.warning("oracle: episode %s: %s; stopping", observation.episode_id, error)
+                action = Action.STOP
+            decisions.append(Decision(int(action)))
+        return decisions
+
+
+def resolve_checkpoint(checkpoint: str | Path | None, default: Path = DEFAULT_CHECKPOINT) -> Path:
+    """The checkpoint directory to load: ``checkpoint``, or the shipped default when None."""
+    if checkpoint is not None:
+        path = Path(checkpoint)
+        if not path.is_dir():
+            raise FileNotFoundError(f"checkpoint {path} is not a directory")
+        return path
+    if not default.is_dir():
+        raise FileNotFoundError(
+            f"no checkpoint given and the default checkpoint {default} is not shipped yet: "
+            "pass --checkpoint DIR (a navagent or VILA/NaVILA model) or "
+            f"--policy {'|'.join(BASELINE_POLICIES)}"
+        )
+    return default
+
+
+def make_policy(
+    name_or_checkpoint: str | Path | None,
+    *,
+    seed: int = 0,
+    sim_config=None,
+    device: str | None = None,
+    agent_options: dict | None = None,
+) -> Policy:
+    """A baseline by name (``random``, ``forward``, ``oracle``) or the agent loaded from a checkpoint
+    directory (None: the shipped default). ``agent_options`` go to ``NavAgent`` (e.g. ``num_frames``).
+    ``device`` defaults to ``cuda:$LOCAL_RANK`` (or ``cuda:0``) when CUDA is available, else the CPU.
+    A directory that is not a navagent/VILA model raises ``CheckpointFormatError``."""
+    if name_or_checkpoint == "random":
+        return RandomPolicy(seed)
+    if name_or_checkpoint == "forward":
+        return ForwardPolicy(seed)
+    if name_or_checkpoint == "oracle":
+        return OraclePolicy(sim_config)
+    from navagent.agent.policy import NavAgent
+    from navagent.model import load_model_and_processor
+
+    directory = resolve_checkpoint(name_or_checkpoint).resolve()
+    if device is None:  # torchrun: one GPU per process (LOCAL_RANK)
+        import torch
+
+        device = f"cuda:{os.environ.get('LOCAL_RANK', '0')}" if torch.cuda.is_available() else "cpu"
+    model, processor = load_model_and_processor(directory, device=device)
+    return AgentPolicy(NavAgent(model, processor, **(agent_options or {})), name=f"checkpoint:{directory}")
