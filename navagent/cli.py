@@ -32,6 +32,17 @@ def _cmd_eval_vln(args: argparse.Namespace) -> None:
     from navagent.demo.episode_video import EpisodeVideoHook
     from navagent.eval.vln.runner import run_vln_eval
 
+    env_factory = None
+    if args.sim == "habitat":  # built in each worker; the import fails here, early, with an install hint
+        from navagent.envs.habitat import HabitatEnvConfig, make_habitat_env
+
+        config = HabitatEnvConfig(
+            episodes_dir=args.episodes,
+            split=args.split,
+            scenes_dir=args.scenes_dir,
+            languages=tuple(args.languages) if args.languages else None,
+        )
+        env_factory = functools.partial(make_habitat_env, config)
     run_vln_eval(
         args.checkpoint,
         episodes_dir=args.episodes,
@@ -47,6 +58,7 @@ def _cmd_eval_vln(args: argparse.Namespace) -> None:
         video_hook=functools.partial(EpisodeVideoHook, fps=8, label=args.policy or "model")
         if args.video
         else None,
+        env_factory=env_factory,
     )
 
 
