@@ -9,7 +9,9 @@ Files (``root`` is e.g. ``data/datasets/R2R_VLNCE_v1-3_preprocessed``):
   ``info`` {"geodesic_distance"}.
 - ``{root}/{split}/{split}_gt.json.gz``: ``{episode_id (str): {"locations", "actions", "forward_steps"}}``.
 - RxR-CE ``{root}/{split}/{split}_{role}.json.gz``: no ``instruction_vocab``; the instruction carries
-  ``instruction_id``, ``language``, ``timed_instruction``, ... and no tokens.
+  ``instruction_id``, ``language``, ``timed_instruction``, ... and no tokens. Its ground truth
+  ``{root}/{split}/{split}_{role}_gt.json.gz`` has ``locations``, and ``actions`` / ``forward_steps`` not
+  always (``load_rxr_gt`` reads it; ``load_gt`` stays strict for R2R-CE).
 
 Python side: ``Episode.episode_id`` is always a ``str``; on write it becomes a JSON int again when it is the
 canonical decimal form of an integer ("12" -> 12, "012" stays a string). Keys this module does not model are
@@ -81,6 +83,12 @@ def rxr_episodes_path(root: str | os.PathLike, split: str, role: str) -> Path:
     if role not in ("guide", "follower"):
         raise ValueError(f"RxR role must be 'guide' or 'follower', got {role!r}")
     return Path(root) / split / f"{split}_{role}.json.gz"
+
+
+def rxr_gt_path(root: str | os.PathLike, split: str, role: str) -> Path:
+    if role not in ("guide", "follower"):
+        raise ValueError(f"RxR role must be 'guide' or 'follower', got {role!r}")
+    return Path(root) / split / f"{split}_{role}_gt.json.gz"
 
 
 # --------------------------------------------------------------------------------------- raw file IO
@@ -420,6 +428,31 @@ def _parse_gt(document: Any, path: str) -> dict[str, GroundTruth]:
 def load_gt(path: str | os.PathLike) -> dict[str, GroundTruth]:
     """Read ``{split}_gt.json.gz`` into ``{episode_id: GroundTruth}`` (unknown per-episode keys ignored)."""
     return _parse_gt(read_json(path), str(path))
+
+
+def _parse_rxr_gt_entry(raw: Any, where: _Where) -> GroundTruth:
+    """Like ``_parse_gt_entry``, but ``actions`` and ``forward_steps`` may be absent (RxR-CE)."""
+    if isinstance(raw, Mapping) and "actions" in raw and "forward_steps" in raw:
+        return _parse_gt_entry(raw, where)
+    locations = _points(_get(raw, "locations", where), where, "locations")
+    if "actions" in raw or "forward_steps" in raw:
+        present = "actions" if "actions" in raw else "forward_steps"
+        raise where.error(present, "given without its companion ('actions' and 'forward_steps' go together)")
+    return GroundTruth(locations=locations, actions=(), forward_steps=0)
+
+
+def load_rxr_gt(path: str | os.PathLike) -> dict[str, GroundTruth]:
+    """Read RxR-CE's ``{split}_{role}_gt.json.gz`` into ``{episode_id: GroundTruth}``: ``locations`` is
+    required; ``actions`` / ``forward_steps`` are read when present, else ``()`` / ``0``."""
+    document = read_json(path)
+    if not isinstance(document, Mapping):
+        raise EpisodeFileError(
+            f"{path}: expected an object keyed by episode id, got {type(document).__name__}"
+        )
+    return {
+        str(key): _parse_rxr_gt_entry(value, _Where(str(path), f"episode {key!r}"))
+        for key, value in document.items()
+    }
 
 
 def save_gt(path: str | os.PathLike, gt: Mapping[str, GroundTruth]) -> None:

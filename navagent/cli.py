@@ -32,15 +32,16 @@ def _cmd_eval_vln(args: argparse.Namespace) -> None:
     from navagent.demo.episode_video import EpisodeVideoHook
     from navagent.eval.vln.runner import run_vln_eval
 
-    env_factory = None
+    env_factory = config = None
     if args.sim == "habitat":  # built in each worker; the import fails here, early, with an install hint
         from navagent.envs.habitat import HabitatEnvConfig, make_habitat_env
 
         config = HabitatEnvConfig(
-            episodes_dir=args.episodes,
+            episodes_dir=str(args.episodes),
             split=args.split,
-            scenes_dir=args.scenes_dir,
+            scenes_dir=str(args.scenes_dir),
             languages=tuple(args.languages) if args.languages else None,
+            simulator=args.habitat_simulator,
         )
         env_factory = functools.partial(make_habitat_env, config)
     run_vln_eval(
@@ -59,6 +60,7 @@ def _cmd_eval_vln(args: argparse.Namespace) -> None:
         if args.video
         else None,
         env_factory=env_factory,
+        episode_source=config,  # habitat: R2R-CE or RxR-CE (language filter), settings recorded in run.json
     )
 
 
@@ -342,6 +344,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     vln.add_argument("--split", default="val_unseen")
     vln.add_argument("--sim", choices=["builtin", "habitat"], default="builtin")
+    vln.add_argument(
+        "--scenes-dir", type=Path, default=Path("data/scene_datasets"), help="habitat scenes root"
+    )
+    vln.add_argument("--languages", nargs="+", help="RxR-CE language filter, e.g. en-US hi-IN (habitat)")
+    vln.add_argument(
+        "--habitat-simulator",
+        choices=["habitat", "builtin"],
+        default="habitat",
+        help="with --sim habitat: habitat-sim (default), or the built-in simulator inside habitat-lab",
+    )
     vln.add_argument(
         "--num-envs", type=int, default=8, help="simulators in subprocesses, one batched model call"
     )

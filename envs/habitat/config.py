@@ -20,7 +20,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from navagent.envs.base import Episode
-from navagent.envs.episodes import load_episodes, load_rxr_episodes, r2r_episodes_path, rxr_episodes_path
+from navagent.envs.episodes import (
+    GroundTruth,
+    load_episodes,
+    load_gt,
+    load_rxr_episodes,
+    load_rxr_gt,
+    r2r_episodes_path,
+    r2r_gt_path,
+    rxr_episodes_path,
+    rxr_gt_path,
+)
 
 if TYPE_CHECKING:
     from omegaconf import DictConfig
@@ -121,6 +131,19 @@ class HabitatEnvConfig:
         if self.resolved_dataset == "r2r":
             return load_episodes(self.episode_paths()[0])
         return [e for path in self.episode_paths() for e in load_rxr_episodes(path, self.languages)]
+
+    def gt_paths(self) -> list[Path]:
+        """The ground-truth files of ``episode_paths()`` (R2R-CE ``{split}_gt``, RxR-CE ``{split}_{role}_gt``)."""
+        if self.resolved_dataset == "r2r":
+            return [r2r_gt_path(self.episodes_dir, self.split)]
+        return [rxr_gt_path(self.episodes_dir, self.split, role) for role in self.roles]
+
+    def load_ground_truth(self) -> dict[str, GroundTruth]:
+        """``{episode_id: GroundTruth}`` of every role's file (nDTW's reference paths); R2R-CE's file must
+        have ``actions`` / ``forward_steps``, RxR-CE's only ``locations``."""
+        if self.resolved_dataset == "r2r":
+            return load_gt(self.gt_paths()[0])
+        return {key: truth for path in self.gt_paths() for key, truth in load_rxr_gt(path).items()}
 
     def resolved_gpu_device_id(self) -> int:
         if self.gpu_device_id is not None:

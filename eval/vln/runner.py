@@ -1,6 +1,7 @@
 """``run_vln_eval``: closed-loop VLN-CE evaluation of a checkpoint or a baseline (``navagent eval vln``).
 
-Episodes come from an R2R-CE directory (``{episodes_dir}/{split}/{split}.json.gz`` and its ``_gt`` file).
+Episodes come from an R2R-CE directory (``{episodes_dir}/{split}/{split}.json.gz`` and its ``_gt`` file), or
+from an ``episode_source`` (an ``EpisodeSource`` such as ``HabitatEnvConfig``, which also reads RxR-CE).
 The selection is the first ``max_episodes`` episodes in file order, and of those every ``n``-th starting at
 ``i`` for ``shard=(i, n)`` (deterministic; under ``torchrun`` the shard defaults to ``(RANK, WORLD_SIZE)``).
 
@@ -21,11 +22,13 @@ Output directory (``out_dir``):
 from __future__ import annotations
 
 import functools
+import json
 import os
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, is_dataclass
 from pathlib import Path
+from typing import Protocol
 
 from navagent.envs.base import Episode, NavEnv
 from navagent.envs.episodes import (
@@ -60,6 +63,41 @@ from navagent.eval.vln.summary import (
 
 SIMULATORS = ("builtin", "habitat")
 RUN_CONFIG_NAME = "run.json"
+_NOT_RESULT_SETTINGS = ("render", "device_index", "gpu_device_id")  # rendering and GPU choice
+
+
+class EpisodeSource(Protocol):
+    """Episodes and their ground truth, e.g. ``navagent.envs.habitat.HabitatEnvConfig`` (R2R-CE or RxR-CE)."""
+
+    split: str
+
+    def episode_paths(self) -> list[Path]: ...
+
+    def gt_paths(self) -> list[Path]: ...
+
+    def load_episodes(self) -> list[Episode]: ...
+
+    def load_ground_truth(self) -> dict[str, GroundTruth]: ...
+
+
+@dataclass(frozen=True)
+class R2RSplit:
+    """The R2R-CE files of ``split`` under ``episodes_dir`` (the default ``EpisodeSource``)."""
+
+    episodes_dir: str | os.PathLike
+    split: str
+
+    def episode_paths(self) -> list[Path]:
+        return [r2r_episodes_path(self.episodes_dir, self.split)]
+
+    def gt_paths(self) -> list[Path]:
+        return [r2r_gt_path(self.episodes_dir, self.split)]
+
+    def load_episodes(self) -> list[Episode]:
+        return load_episodes(self.episode_paths()[0])
+
+    def load_ground_truth(self) -> dict[str, GroundTruth]:
+        return load_gt(self.gt_paths()[0])
 
 
 class EpisodeFailuresError(ValueError):
@@ -99,12 +137,27 @@ def select_episodes(
     return chosen if shard is None else chosen[shard[0] :: shard[1]]
 
 
-def _load_inputs(episodes_dir: Path, split: str) -> tuple[Path, list[Episode], dict[str, GroundTruth]]:
-    episodes_file, gt_file = r2r_episodes_path(episodes_dir, split), r2r_gt_path(episodes_dir, split)
-    for path in (episodes_file, gt_file):
-        if not path.is_file():
-            raise FileNotFoundError(f"{path} not found (episodes_dir={str(episodes_dir)!r}, split={split!r})")
-    return episodes_file, load_episodes(episodes_file), load_gt(gt_file)
+def _episode_source(
+    episodes_dir: str | os.PathLike | None, split: str, episode_source: EpisodeSource | None
+) -> EpisodeSource:
+    if episode_source is None:
+        if episodes_dir is None:
+            raise ValueError("give episodes_dir (an R2R-CE directory) or episode_source")
+        return R2RSplit(episodes_dir, split)
+    if episode_source.split != split:
+        raise ValueError(f"split {split!r} differs from episode_source's split {episode_source.split!r}")
+    return episode_source
+
+
+def _load_inputs(source: EpisodeSource) -> tuple[list[Episode], dict[str, GroundTruth]]:
+    for path in [*source.episode_paths(), *source.gt_paths()]:
+        if not Path(path).is_file():
+            raise FileNotFoundError(f"{path} not found (episodes of split {source.split!r}: {source!r})")
+    return source.load_episodes(), source.load_ground_truth()
+
+
+def _files_name(paths: Sequence[Path]) -> str:
+    return ", ".join(str(path) for path in paths)
 
 
 def _check_truths(episodes: Sequence[Episode], truths: dict[str, GroundTruth], gt_name: str) -> None:
@@ -216,18 +269,20 @@ def _merge_shards(
 
 def merge_vln_shards(
     out_dir: str | os.PathLike,
-    episodes_dir: str | os.PathLike,
+    episodes_dir: str | os.PathLike | None,
     split: str,
     num_shards: int,
     max_episodes: int | None = None,
     dtw: str = "exact",
     progress: bool = True,
+    episode_source: EpisodeSource | None = None,
 ) -> dict:
     """Merge ``results.shard-*-of-{num_shards}.jsonl`` in ``out_dir`` into ``summary.json``,
-    ``trajectories.json`` and ``results.jsonl`` (the selection is recomputed from the episode file and
-    ``max_episodes``); every shard must be complete, else ``ResultsFileError`` naming the missing shards."""
+    ``trajectories.json`` and ``results.jsonl`` (the selection is recomputed from the episode file, or
+    ``episode_source`` as in ``run_vln_eval``, and ``max_episodes``); every shard must be complete, else
+    ``ResultsFileError`` naming the missing shards."""
     out_dir = Path(out_dir)
-    _, episodes, _ = _load_inputs(Path(episodes_dir), split)
+    episodes, _ = _load_inputs(_episode_source(episodes_dir, split, episode_source))
     episode_ids = [e.episode_id for e in select_episodes(episodes, max_episodes, None)]
     shard_records, incomplete = _load_shards(out_dir, episode_ids, num_shards)
     if incomplete:
@@ -268,16 +323,23 @@ def _check_arguments(
         raise ValueError("video=True needs video_hook (the per-episode video writer) to write the videos")
 
 
+def _sim_settings(config) -> dict:
+    """The simulator settings that determine the results (a ``SimConfig`` or ``HabitatEnvConfig``), as JSON
+    values (tuples become lists and paths strings, so a resumed run compares equal to its ``run.json``)."""
+    settings = {k: v for k, v in asdict(config).items() if k not in _NOT_RESULT_SETTINGS}
+    return json.loads(json.dumps(settings, default=os.fspath, allow_nan=False))
+
+
 def _run_config(
-    policy: Policy, agent_options: dict | None, episodes_file: Path, split: str, sim: str, config, dtw: str
+    policy: Policy, agent_options: dict | None, source: EpisodeSource, sim: str, sim_settings: dict, dtw: str
 ) -> dict:
     """The settings that determine the results (``run.json``); rendering and GPU choice do not."""
-    sim_settings = {k: v for k, v in asdict(config).items() if k not in ("render", "device_index")}
+    files = [str(Path(path).resolve()) for path in source.episode_paths()]
     return {
         "policy": policy.name,
         "agent_options": agent_options or {},
-        "episodes": str(episodes_file.resolve()),
-        "split": split,
+        "episodes": files[0] if len(files) == 1 else files,
+        "split": source.split,
         "sim": {"backend": sim, **sim_settings},
         "dtw": dtw,
     }
@@ -322,7 +384,7 @@ def _summarize_run(
 def run_vln_eval(
     checkpoint: str | os.PathLike | None = None,
     *,
-    episodes_dir: str | os.PathLike,
+    episodes_dir: str | os.PathLike | None = None,
     split: str,
     out_dir: str | os.PathLike,
     sim: str = "builtin",
@@ -341,6 +403,7 @@ def run_vln_eval(
     hooks: Sequence[EpisodeHook] = (),
     video_hook: Callable[[Path], EpisodeHook] | None = None,
     env_factory: Callable[[], NavEnv] | None = None,
+    episode_source: EpisodeSource | None = None,
 ) -> dict:
     """Evaluate a checkpoint (None: the shipped default) or a baseline ``policy`` (``random``, ``forward``,
     ``oracle``, or a ``Policy`` object) on ``split``; returns the summary written to ``summary.json``.
@@ -352,7 +415,10 @@ def run_vln_eval(
     ``hooks`` get every reset/step/episode end; ``video=True`` renders every step and adds
     ``video_hook(out_dir / "videos")`` to them (closed at the end when it has ``close()``). ``env_factory``
     (a picklable zero-argument callable returning a ``NavEnv``) replaces the simulator named by ``sim``,
-    e.g. ``functools.partial(make_habitat_env, HabitatEnvConfig(...))``.
+    e.g. ``functools.partial(make_habitat_env, HabitatEnvConfig(...))``. ``episode_source`` (e.g. that
+    ``HabitatEnvConfig``: R2R-CE or RxR-CE with its language / role filter) replaces the R2R-CE files of
+    ``episodes_dir``; with ``sim="habitat"`` and a dataclass source, run.json records its settings (whose
+    ``max_steps`` is the step limit) instead of the built-in simulator's.
 
     Raises ``CheckpointFormatError`` for a directory that is not a navagent/VILA model (before anything is
     written) and ``EpisodeFailuresError`` after the loop when some episodes could not start (the others'
@@ -363,21 +429,29 @@ def run_vln_eval(
     shard = _resolve_shard(shard)
     base = sim_config or SimConfig()
     config = SimConfig(**{**base.__dict__, **({"max_steps": max_steps} if max_steps is not None else {})})
-    episodes_file, episodes, truths = _load_inputs(Path(episodes_dir), split)
+    source = _episode_source(episodes_dir, split, episode_source)
+    episodes, truths = _load_inputs(source)
     if not episodes:
-        raise ValueError(f"{episodes_file}: no episodes")
+        raise ValueError(f"{_files_name(source.episode_paths())}: no episodes")
     full_selection = select_episodes(episodes, max_episodes, None)
     selection = select_episodes(episodes, max_episodes, shard)
-    _check_truths(selection, truths, str(r2r_gt_path(episodes_dir, split)))
+    _check_truths(selection, truths, _files_name(source.gt_paths()))
 
     if not isinstance(policy, Policy):
         name = policy if policy is not None else checkpoint
         policy = make_policy(name, seed=seed, sim_config=config, device=device, agent_options=agent_options)
     render = policy.needs_rgb or video or (bool(hooks) and config.render)  # baselines need no frames
     config = SimConfig(**{**config.__dict__, "render": render})
+    habitat_settings = sim == "habitat" and episode_source is not None and is_dataclass(episode_source)
+    sim_settings = _sim_settings(episode_source if habitat_settings else config)
+    if max_steps is not None and max_steps != sim_settings["max_steps"]:
+        raise ValueError(
+            f"max_steps={max_steps} differs from episode_source's max_steps={sim_settings['max_steps']} "
+            "(the habitat environment's step limit): set it there"
+        )
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    _check_run_config(out_dir, _run_config(policy, agent_options, episodes_file, split, sim, config, dtw))
+    _check_run_config(out_dir, _run_config(policy, agent_options, source, sim, sim_settings, dtw))
 
     results, failures = ResultsLog(results_path(out_dir, shard)), ResultsLog(failures_path(out_dir, shard))
     finished = results.load(repair=True)
@@ -397,5 +471,5 @@ def run_vln_eval(
                 video_writer.close()  # drops videos of episodes that did not finish
         if report.failures:
             _raise_failures(report.failures, failures.path, results.path, len(results.load(repair=False)))
-    extra = {"policy": policy.name, "split": split, "max_steps": config.max_steps}
+    extra = {"policy": policy.name, "split": split, "max_steps": sim_settings["max_steps"]}
     return _summarize_run(out_dir, results, selection, full_selection, shard, dtw, extra, progress)
