@@ -26,23 +26,27 @@ import json
 import os
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, is_dataclass
+from dataclasses import asdict, is_dataclass
 from pathlib import Path
-from typing import Protocol
 
 from navagent.envs.base import Episode, NavEnv
 from navagent.envs.episodes import (
-    GroundTruth,
     json_bytes,
-    load_episodes,
-    load_gt,
-    r2r_episodes_path,
-    r2r_gt_path,
     read_json,
     write_bytes_atomic,
 )
 from navagent.envs.vector import VectorNavEnv
 from navagent.eval.score import format_summary_table
+from navagent.eval.vln.inputs import (
+    EpisodeSource,
+    check_shard,
+    check_truths,
+    load_inputs,
+    parse_shard,
+    resolve_episode_source,
+    select_episodes,
+    shard_from_environment,
+)
 from navagent.eval.vln.loop import EpisodeHook, evaluate_episodes
 from navagent.eval.vln.policies import BASELINE_POLICIES, Policy, make_policy
 from navagent.eval.vln.results import (
@@ -66,104 +70,12 @@ RUN_CONFIG_NAME = "run.json"
 _NOT_RESULT_SETTINGS = ("render", "device_index", "gpu_device_id")  # rendering and GPU choice
 
 
-class EpisodeSource(Protocol):
-    """Episodes and their ground truth, e.g. ``navagent.envs.habitat.HabitatEnvConfig`` (R2R-CE or RxR-CE)."""
-
-    split: str
-
-    def episode_paths(self) -> list[Path]: ...
-
-    def gt_paths(self) -> list[Path]: ...
-
-    def load_episodes(self) -> list[Episode]: ...
-
-    def load_ground_truth(self) -> dict[str, GroundTruth]: ...
-
-
-@dataclass(frozen=True)
-class R2RSplit:
-    """The R2R-CE files of ``split`` under ``episodes_dir`` (the default ``EpisodeSource``)."""
-
-    episodes_dir: str | os.PathLike
-    split: str
-
-    def episode_paths(self) -> list[Path]:
-        return [r2r_episodes_path(self.episodes_dir, self.split)]
-
-    def gt_paths(self) -> list[Path]:
-        return [r2r_gt_path(self.episodes_dir, self.split)]
-
-    def load_episodes(self) -> list[Episode]:
-        return load_episodes(self.episode_paths()[0])
-
-    def load_ground_truth(self) -> dict[str, GroundTruth]:
-        return load_gt(self.gt_paths()[0])
-
-
 class EpisodeFailuresError(ValueError):
     """Some episodes could not be evaluated; the others' results are kept (``failures.jsonl`` lists them)."""
 
 
-# ------------------------------------------------------------------------------------------- inputs
-def parse_shard(text: str) -> Shard:
-    """``"i/n"`` -> ``(i, n)`` with ``0 <= i < n``."""
-    parts = text.split("/")
-    if len(parts) != 2 or not all(p.strip().isdigit() for p in parts):
-        raise ValueError(f"shard {text!r}: expected 'i/n' with integers 0 <= i < n, e.g. '0/4'")
-    return check_shard((int(parts[0]), int(parts[1])))
-
-
-def check_shard(shard: Shard) -> Shard:
-    index, count = shard
-    if not (isinstance(index, int) and isinstance(count, int) and 0 <= index < count):
-        raise ValueError(f"shard {shard!r}: expected (i, n) with integers 0 <= i < n")
-    return index, count
-
-
-def shard_from_environment(environ: os._Environ | dict | None = None) -> Shard | None:
-    """``(RANK, WORLD_SIZE)`` when launched by torchrun with more than one process, else None."""
-    environ = os.environ if environ is None else environ
-    world = int(environ.get("WORLD_SIZE", "1"))
-    return check_shard((int(environ.get("RANK", "0")), world)) if world > 1 else None
-
-
-def select_episodes(
-    episodes: Sequence[Episode], max_episodes: int | None, shard: Shard | None
-) -> list[Episode]:
-    """The first ``max_episodes`` (all when None), then every ``n``-th from ``i`` for ``shard=(i, n)``."""
-    if max_episodes is not None and (isinstance(max_episodes, bool) or max_episodes < 1):
-        raise ValueError(f"max_episodes must be >= 1, got {max_episodes!r}")
-    chosen = list(episodes[:max_episodes])
-    return chosen if shard is None else chosen[shard[0] :: shard[1]]
-
-
-def _episode_source(
-    episodes_dir: str | os.PathLike | None, split: str, episode_source: EpisodeSource | None
-) -> EpisodeSource:
-    if episode_source is None:
-        if episodes_dir is None:
-            raise ValueError("give episodes_dir (an R2R-CE directory) or episode_source")
-        return R2RSplit(episodes_dir, split)
-    if episode_source.split != split:
-        raise ValueError(f"split {split!r} differs from episode_source's split {episode_source.split!r}")
-    return episode_source
-
-
-def _load_inputs(source: EpisodeSource) -> tuple[list[Episode], dict[str, GroundTruth]]:
-    for path in [*source.episode_paths(), *source.gt_paths()]:
-        if not Path(path).is_file():
-            raise FileNotFoundError(f"{path} not found (episodes of split {source.split!r}: {source!r})")
-    return source.load_episodes(), source.load_ground_truth()
-
-
 def _files_name(paths: Sequence[Path]) -> str:
     return ", ".join(str(path) for path in paths)
-
-
-def _check_truths(episodes: Sequence[Episode], truths: dict[str, GroundTruth], gt_name: str) -> None:
-    missing = [e.episode_id for e in episodes if e.episode_id not in truths]
-    if missing:
-        raise KeyError(f"{gt_name}: no ground truth for {len(missing)} episodes: {', '.join(missing[:10])}")
 
 
 def make_env_factory(sim: str, sim_config) -> Callable:
@@ -282,7 +194,7 @@ def merge_vln_shards(
     ``episode_source`` as in ``run_vln_eval``, and ``max_episodes``); every shard must be complete, else
     ``ResultsFileError`` naming the missing shards."""
     out_dir = Path(out_dir)
-    episodes, _ = _load_inputs(_episode_source(episodes_dir, split, episode_source))
+    episodes, _ = load_inputs(resolve_episode_source(episodes_dir, split, episode_source))
     episode_ids = [e.episode_id for e in select_episodes(episodes, max_episodes, None)]
     shard_records, incomplete = _load_shards(out_dir, episode_ids, num_shards)
     if incomplete:
@@ -429,13 +341,13 @@ def run_vln_eval(
     shard = _resolve_shard(shard)
     base = sim_config or SimConfig()
     config = SimConfig(**{**base.__dict__, **({"max_steps": max_steps} if max_steps is not None else {})})
-    source = _episode_source(episodes_dir, split, episode_source)
-    episodes, truths = _load_inputs(source)
+    source = resolve_episode_source(episodes_dir, split, episode_source)
+    episodes, truths = load_inputs(source)
     if not episodes:
         raise ValueError(f"{_files_name(source.episode_paths())}: no episodes")
     full_selection = select_episodes(episodes, max_episodes, None)
     selection = select_episodes(episodes, max_episodes, shard)
-    _check_truths(selection, truths, _files_name(source.gt_paths()))
+    check_truths(selection, truths, _files_name(source.gt_paths()))
 
     if not isinstance(policy, Policy):
         name = policy if policy is not None else checkpoint

@@ -11,6 +11,7 @@ import pytest
 from navagent.agent.policy import NavAgent
 from navagent.envs.base import Action, Observation
 from navagent.envs.builtin.episode_gen import generate_split
+from navagent.eval.vln.inputs import parse_shard, select_episodes, shard_from_environment
 from navagent.eval.vln.policies import (
     HANDCRAFTED_FORWARD_STEPS,
     AgentPolicy,
@@ -20,7 +21,6 @@ from navagent.eval.vln.policies import (
     make_policy,
     resolve_checkpoint,
 )
-from navagent.eval.vln.runner import parse_shard, select_episodes, shard_from_environment
 from navagent.model import CheckpointFormatError, build_tiny_model, build_tiny_processor, build_tiny_tokenizer
 
 

@@ -1,0 +1,108 @@
+"""Inputs of an evaluation run: where episodes and ground truth come from, and which episodes a shard runs.
+
+An ``EpisodeSource`` gives episodes + ground truth: ``R2RSplit`` (``{episodes_dir}/{split}/{split}.json.gz`` and
+its ``_gt`` file) by default, or e.g. ``navagent.envs.habitat.HabitatEnvConfig`` (R2R-CE or RxR-CE).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from navagent.envs.base import Episode
+from navagent.envs.episodes import GroundTruth, load_episodes, load_gt, r2r_episodes_path, r2r_gt_path
+from navagent.eval.vln.results import Shard
+
+
+class EpisodeSource(Protocol):
+    """Episodes and their ground truth, e.g. ``navagent.envs.habitat.HabitatEnvConfig`` (R2R-CE or RxR-CE)."""
+
+    split: str
+
+    def episode_paths(self) -> list[Path]: ...
+
+    def gt_paths(self) -> list[Path]: ...
+
+    def load_episodes(self) -> list[Episode]: ...
+
+    def load_ground_truth(self) -> dict[str, GroundTruth]: ...
+
+
+@dataclass(frozen=True)
+class R2RSplit:
+    """The R2R-CE files of ``split`` under ``episodes_dir`` (the default ``EpisodeSource``)."""
+
+    episodes_dir: str | os.PathLike
+    split: str
+
+    def episode_paths(self) -> list[Path]:
+        return [r2r_episodes_path(self.episodes_dir, self.split)]
+
+    def gt_paths(self) -> list[Path]:
+        return [r2r_gt_path(self.episodes_dir, self.split)]
+
+    def load_episodes(self) -> list[Episode]:
+        return load_episodes(self.episode_paths()[0])
+
+    def load_ground_truth(self) -> dict[str, GroundTruth]:
+        return load_gt(self.gt_paths()[0])
+
+
+def parse_shard(text: str) -> Shard:
+    """``"i/n"`` -> ``(i, n)`` with ``0 <= i < n``."""
+    parts = text.split("/")
+    if len(parts) != 2 or not all(p.strip().isdigit() for p in parts):
+        raise ValueError(f"shard {text!r}: expected 'i/n' with integers 0 <= i < n, e.g. '0/4'")
+    return check_shard((int(parts[0]), int(parts[1])))
+
+
+def check_shard(shard: Shard) -> Shard:
+    index, count = shard
+    if not (isinstance(index, int) and isinstance(count, int) and 0 <= index < count):
+        raise ValueError(f"shard {shard!r}: expected (i, n) with integers 0 <= i < n")
+    return index, count
+
+
+def shard_from_environment(environ: os._Environ | dict | None = None) -> Shard | None:
+    """``(RANK, WORLD_SIZE)`` when launched by torchrun with more than one process, else None."""
+    environ = os.environ if environ is None else environ
+    world = int(environ.get("WORLD_SIZE", "1"))
+    return check_shard((int(environ.get("RANK", "0")), world)) if world > 1 else None
+
+
+def select_episodes(
+    episodes: Sequence[Episode], max_episodes: int | None, shard: Shard | None
+) -> list[Episode]:
+    """The first ``max_episodes`` (all when None), then every ``n``-th from ``i`` for ``shard=(i, n)``."""
+    if max_episodes is not None and (isinstance(max_episodes, bool) or max_episodes < 1):
+        raise ValueError(f"max_episodes must be >= 1, got {max_episodes!r}")
+    chosen = list(episodes[:max_episodes])
+    return chosen if shard is None else chosen[shard[0] :: shard[1]]
+
+
+def resolve_episode_source(
+    episodes_dir: str | os.PathLike | None, split: str, episode_source: EpisodeSource | None
+) -> EpisodeSource:
+    if episode_source is None:
+        if episodes_dir is None:
+            raise ValueError("give episodes_dir (an R2R-CE directory) or episode_source")
+        return R2RSplit(episodes_dir, split)
+    if episode_source.split != split:
+        raise ValueError(f"split {split!r} differs from episode_source's split {episode_source.split!r}")
+    return episode_source
+
+
+def load_inputs(source: EpisodeSource) -> tuple[list[Episode], dict[str, GroundTruth]]:
+    for path in [*source.episode_paths(), *source.gt_paths()]:
+        if not Path(path).is_file():
+            raise FileNotFoundError(f"{path} not found (episodes of split {source.split!r}: {source!r})")
+    return source.load_episodes(), source.load_ground_truth()
+
+
+def check_truths(episodes: Sequence[Episode], truths: dict[str, GroundTruth], gt_name: str) -> None:
+    missing = [e.episode_id for e in episodes if e.episode_id not in truths]
+    if missing:
+        raise KeyError(f"{gt_name}: no ground truth for {len(missing)} episodes: {', '.join(missing[:10])}")
