@@ -53,6 +53,7 @@ def _cmd_eval_vln(args: argparse.Namespace) -> None:
         num_envs=args.num_envs,
         shard=args.shard,
         max_episodes=args.max_episodes,
+        max_steps=args.max_steps,
         policy=args.policy,
         dtw=args.dtw,
         video=args.video,
@@ -361,6 +362,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--shard", help="i/n: every n-th episode from i (default under torchrun: RANK/WORLD_SIZE)"
     )
     vln.add_argument("--max-episodes", type=int, help="only the first K episodes")
+    vln.add_argument("--max-steps", type=int, help="step limit per episode (default: 500, VLN-CE's)")
     vln.add_argument("--video", action="store_true", help="also write OUT/videos/EPISODE.mp4")
     vln.add_argument("--dtw", choices=["exact", "fastdtw"], default="exact")
     vln.add_argument("--out", type=Path, required=True, help="output folder")

@@ -161,6 +161,16 @@ def resolve_resume(resume: str | None, output_dir: Path) -> str | None:
     return resume
 
 
+PICKLED_TRAINER_FILES = ("training_args.bin",)  # HF Trainer's pickled TrainingArguments
+
+
+def _drop_pickles(directory: Path) -> None:
+    """Shipped model folders hold safetensors, JSON and YAML only: the resolved YAML config replaces the
+    Trainer's pickled arguments (resumable ``checkpoint-N/`` folders keep what the Trainer needs)."""
+    for name in PICKLED_TRAINER_FILES:
+        (directory / name).unlink(missing_ok=True)
+
+
 def save_final(trainer: NavVLMTrainer, processor, config: TrainConfig) -> Path:
     """Write the final model (see module docstring) and return its directory."""
     output_dir = Path(config.train.output_dir)
@@ -174,6 +184,7 @@ def save_final(trainer: NavVLMTrainer, processor, config: TrainConfig) -> Path:
         if main:
             processor.save_pretrained(adapter)
             save_train_config(config, adapter / CONFIG_FILE_NAME)
+            _drop_pickles(adapter)
         if not config.lora.merge_at_end:
             return adapter
         if trainer.is_deepspeed_enabled and _zero_stage(trainer) == 3:
@@ -185,6 +196,7 @@ def save_final(trainer: NavVLMTrainer, processor, config: TrainConfig) -> Path:
     if main:
         processor.save_pretrained(final)
         save_train_config(config, final / CONFIG_FILE_NAME)
+        _drop_pickles(final)
     return final
 
 

@@ -94,6 +94,7 @@ def test_a_short_run_lowers_the_loss_and_saves_config_checkpoints_and_final_mode
     expected = load_train_config(config_path, ["--train.seed", "1"])
     for directory in (run, run / "checkpoint-12", run / "checkpoint-24", final):
         assert load_train_config(directory / "train_config.yaml") == expected
+    assert not [p.name for p in final.iterdir() if p.suffix in (".bin", ".pt", ".pth", ".pkl")]  # no pickles
     model, processor = load_model_and_processor(final)
     assert processor.chat_format == "llama_3" and model.tokens_per_image == 16
     assert list((run / "runs").rglob("events.out.tfevents.*"))  # TensorBoard logs
@@ -123,6 +124,8 @@ def test_lora_run_with_checkpointing_saves_the_adapter_and_a_merged_model(config
     final = train_from_config(config_path, [*overrides, "--train.gradient_checkpointing", "true"])
     assert final == tmp_path / "run" / "final"
     assert (tmp_path / "run" / "final_adapter" / "adapter_config.json").is_file()
+    for shipped in (final, tmp_path / "run" / "final_adapter"):
+        assert not [p.name for p in shipped.iterdir() if p.suffix in (".bin", ".pt", ".pth", ".pkl")]
     model, _ = load_model_and_processor(final)
     assert not any("lora" in name for name, _ in model.named_parameters())
 
