@@ -81,17 +81,28 @@ def binary_report(labels: Sequence[str], answers: Sequence[str | None]) -> dict[
     }
 
 
-def score(samples: Sequence[Sample], predictions: Mapping[str, str]) -> dict[str, Any]:
-    """``{"overall": {...}, "<config>": {...}}``, each as ``binary_report``."""
-    check_predictions(samples, predictions, NAME)
-    answers = {s.question_id: extract_yes_no(predictions[s.question_id]) for s in samples}
+def report_by_config(
+    samples: Sequence[Sample],
+    answers: Mapping[str, str | None],
+    configs: Sequence[str] = CONFIGS,
+    config_key: str = "config",
+) -> dict[str, Any]:
+    """``{"overall": {...}, "<config>": {...}}``, each a ``binary_report``; a sample's config is
+    ``metadata[config_key]``; configs without samples are left out. Shared with the built-in scene-QA."""
     report = {
         "overall": binary_report([s.answers[0] for s in samples], [answers[s.question_id] for s in samples])
     }
-    for config in CONFIGS:
-        chosen = [s for s in samples if s.metadata["config"] == config]
+    for config in configs:
+        chosen = [s for s in samples if s.metadata[config_key] == config]
         if chosen:
             report[config] = binary_report(
                 [s.answers[0] for s in chosen], [answers[s.question_id] for s in chosen]
             )
     return report
+
+
+def score(samples: Sequence[Sample], predictions: Mapping[str, str]) -> dict[str, Any]:
+    """``{"overall": {...}, "<config>": {...}}``, each as ``binary_report``."""
+    check_predictions(samples, predictions, NAME)
+    answers = {s.question_id: extract_yes_no(predictions[s.question_id]) for s in samples}
+    return report_by_config(samples, answers)

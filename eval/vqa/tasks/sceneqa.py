@@ -23,7 +23,7 @@ from navagent.eval.vqa.files import PathLike, get_field, get_text, get_text_list
 from navagent.eval.vqa.metrics import exact_match, extract_yes_no
 from navagent.eval.vqa.sample import Sample, VqaDataError, check_predictions, check_unique_ids
 from navagent.eval.vqa.scoring import accuracy_report
-from navagent.eval.vqa.tasks.pope import binary_report
+from navagent.eval.vqa.tasks.pope import report_by_config
 
 NAME = "sceneqa"
 ANSWER_INSTRUCTION = "Answer the question using a single word or phrase."
@@ -66,19 +66,6 @@ def load(annotations: PathLike) -> list[Sample]:
     return samples
 
 
-def _existence_report(samples: Sequence[Sample], answers: Mapping[str, str | None]) -> dict[str, Any]:
-    report = {
-        "overall": binary_report([s.answers[0] for s in samples], [answers[s.question_id] for s in samples])
-    }
-    for config in POPE_CONFIGS:
-        chosen = [s for s in samples if s.metadata["pope_config"] == config]
-        if chosen:
-            report[config] = binary_report(
-                [s.answers[0] for s in chosen], [answers[s.question_id] for s in chosen]
-            )
-    return report
-
-
 def score(samples: Sequence[Sample], predictions: Mapping[str, str]) -> dict[str, Any]:
     """``{"accuracy", "num_samples", "per_type": {type: %}, "unparsed", "existence": {"overall", config...}}``
     (``existence`` only when there are existence questions)."""
@@ -96,5 +83,5 @@ def score(samples: Sequence[Sample], predictions: Mapping[str, str]) -> dict[str
     report = accuracy_report(samples, scores, ("type",))
     report["unparsed"] = sum(answer is None for answer in yes_no.values())
     if existence:
-        report["existence"] = _existence_report(existence, yes_no)
+        report["existence"] = report_by_config(existence, yes_no, POPE_CONFIGS, config_key="pope_config")
     return report
