@@ -90,23 +90,9 @@ def test_episodes_render_and_score(tmp_path, capsys):
     trajectories = tmp_path / "oracle.json"
     trajectories.write_text(json.dumps(_oracle_trajectories(gt)))
     out = tmp_path / "scores.json"
-    assert (
-        main(
-            [
-                "eval",
-                "score",
-                "--episodes",
-                str(episodes),
-                "--gt",
-                str(gt),
-                "--trajectories",
-                str(trajectories),
-                "--out",
-                str(out),
-            ]
-        )
-        == 0
-    )
+    score = ["eval", "score", "--episodes", str(episodes), "--gt", str(gt), "--trajectories", str(trajectories),
+             "--out", str(out)]  # fmt: skip
+    assert main(score) == 0
     result = json.loads(out.read_text())
     assert result["summary"]["sr"] == 1.0 and result["summary"]["episodes"] == 3
     assert result["summary"]["ne"] < 0.5 and result["summary"]["ndtw"] > 0.9
@@ -115,23 +101,7 @@ def test_episodes_render_and_score(tmp_path, capsys):
 
     # a trajectory that never stops is a timeout: SR 0 however close it ends
     trajectories.write_text(json.dumps(_oracle_trajectories(gt, stop=False)))
-    assert (
-        main(
-            [
-                "eval",
-                "score",
-                "--episodes",
-                str(episodes),
-                "--gt",
-                str(gt),
-                "--trajectories",
-                str(trajectories),
-                "--out",
-                str(out),
-            ]
-        )
-        == 0
-    )
+    assert main(score) == 0
     assert json.loads(out.read_text())["summary"]["sr"] == 0.0
 
 
