@@ -65,6 +65,16 @@ def _cmd_eval_vln(args: argparse.Namespace) -> None:
     )
 
 
+def _cmd_eval_actions(args: argparse.Namespace) -> None:
+    from navagent.eval.vln.action_accuracy import format_action_accuracy, run_action_accuracy
+
+    summary = run_action_accuracy(
+        args.checkpoint, args.records, args.frames_root, args.out, args.max_records, args.batch_size
+    )
+    print(format_action_accuracy(summary))
+    print(f"wrote {args.out}")
+
+
 def _cmd_eval_report(args: argparse.Namespace) -> None:
     from navagent.eval.report import write_html_report
 
@@ -367,6 +377,27 @@ def build_parser() -> argparse.ArgumentParser:
     vln.add_argument("--dtw", choices=["exact", "fastdtw"], default="exact")
     vln.add_argument("--out", type=Path, required=True, help="output folder")
     vln.set_defaults(func=_cmd_eval_vln)
+
+    actions = evaluate.add_parser(
+        "actions",
+        help="open-loop action accuracy of a checkpoint on recorded navigation records (held-out oracle walks)",
+        description="Asks the agent for its next action on each NaVILA record (e.g. `navagent data "
+        "trajectories --split val_unseen --no-rebalance`) and compares it with the record's answer: exact and "
+        "same-kind accuracy, per-label rows, the confusion table, and the majority-label floor.",
+    )
+    actions.add_argument(
+        "--checkpoint", type=Path, help="model directory (default: the shipped default agent)"
+    )
+    actions.add_argument(
+        "--records", type=Path, required=True, help="NaVILA records, e.g. OUT/val_unseen_nav.json"
+    )
+    actions.add_argument(
+        "--frames-root", type=Path, required=True, help="folder the frame paths are relative to"
+    )
+    actions.add_argument("--max-records", type=int, help="only the first K records")
+    actions.add_argument("--batch-size", type=int, default=16)
+    actions.add_argument("--out", type=Path, required=True, help="summary JSON")
+    actions.set_defaults(func=_cmd_eval_actions)
 
     score = evaluate.add_parser(
         "score", help="score an offline trajectory file (VLN-CE r2r inference format)"

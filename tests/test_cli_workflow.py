@@ -266,7 +266,7 @@ def test_sceneqa_data_and_model_driven_vqa(tmp_path, capsys):
     assert "sqa" in capsys.readouterr().err
 
 
-def test_eval_vln_oracle_report_and_missing_default_checkpoint(tmp_path, capsys):
+def test_eval_vln_oracle_report_and_the_default_agent(tmp_path):
     data = tmp_path / "data"
     main(["data", "episodes", "--split", "val_seen", "--scenes", "1", "--per-scene", "2", "--out", str(data)])
     out = tmp_path / "run"
@@ -304,9 +304,10 @@ def test_eval_vln_oracle_report_and_missing_default_checkpoint(tmp_path, capsys)
         "episodes_per_hour",
     } <= set(summary)
     assert main(["eval", "report", str(out)]) == 0 and (out / "report.html").exists()
-    # no --checkpoint and no --policy: the default agent is not shipped yet -> a clear error
-    assert (
-        main(["eval", "vln", "--episodes", str(data), "--split", "val_seen", "--out", str(tmp_path / "x")])
-        == 2
-    )
-    assert "--checkpoint" in capsys.readouterr().err
+    # no --checkpoint and no --policy: the shipped default agent
+    default_out = tmp_path / "default"
+    assert main(["eval", "vln", "--episodes", str(data), "--split", "val_seen", "--num-envs", "1",
+                 "--max-episodes", "1", "--max-steps", "5", "--out", str(default_out)]) == 0  # fmt: skip
+    default_summary = json.loads((default_out / "summary.json").read_text())
+    assert default_summary["episodes"] == 1 and default_summary["invalid_rate"] == 0.0
+    assert "navagent-default" in (default_out / "run.json").read_text()

@@ -188,9 +188,9 @@ def resolve_checkpoint(checkpoint: str | Path | None, default: Path = DEFAULT_CH
         return path
     if not default.is_dir():
         raise FileNotFoundError(
-            f"no checkpoint given and the default checkpoint {default} is not shipped yet: "
-            "pass --checkpoint DIR (a navagent or VILA/NaVILA model) or "
-            f"--policy {'|'.join(BASELINE_POLICIES)}"
+            f"no checkpoint given and the default checkpoint {default} is missing (it ships in the "
+            "repository's checkpoints/ folder: run from a git checkout, or pass --checkpoint DIR (a navagent or "
+            f"VILA/NaVILA model) or --policy {'|'.join(BASELINE_POLICIES)})"
         )
     return default
 

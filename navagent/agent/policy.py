@@ -27,7 +27,7 @@ import numpy as np
 import torch
 
 from navagent.agent.actions import MidLevelAction, StepQueue, parse_action
-from navagent.agent.prompts import DEFAULT_NUM_FRAMES, navigation_prompt, sample_frame_indices
+from navagent.agent.prompts import DEFAULT_NUM_FRAMES, navigation_prompt, sample_frame_indices, sample_frames
 from navagent.envs.base import Action, Observation
 
 logger = logging.getLogger(__name__)
@@ -188,6 +188,25 @@ class NavAgent:
         self.stats.steps += len(env_indices)
         return [decisions[i] for i in env_indices]
 
+    def describe(
+        self, frame_histories: Sequence[Sequence[np.ndarray]], instructions: Sequence[str]
+    ) -> list[str]:
+        """One stateless query per history: the model's raw output text for ``instructions[i]`` given
+        ``frame_histories[i]`` (the episode's frames so far, each (H, W, 3) uint8, the last is the current
+        view; any sequence type: only the sampled frames are read), with the same frame sampling, prompt and greedy decoding as `act`. Touches no episode state
+        (for offline evaluation on recorded trajectories)."""
+        if len(frame_histories) != len(instructions):
+            raise ValueError(
+                f"describe: {len(frame_histories)} frame histories but {len(instructions)} instructions"
+            )
+        if not frame_histories:
+            return []
+        prompts, frames = [], []
+        for history, instruction in zip(frame_histories, instructions):
+            frames.extend(sample_frames(history, self.num_frames))
+            prompts.append(self._tokenized_prompt(instruction))
+        return self._generate_from(prompts, list(self._encode(frames)))
+
     def _record_observation(self, env_index: int, observation: Observation) -> _EpisodeState:
         rgb = observation.rgb
         if not (
@@ -212,9 +231,14 @@ class NavAgent:
 
     def _prompt_ids(self, state: _EpisodeState, instruction: str) -> list[int]:
         if state.prompt_ids is None or state.prompt_ids[0] != instruction:
-            text = self.processor.user_prompt(navigation_prompt(instruction, self.num_frames))
-            state.prompt_ids = (instruction, self.processor.tokenize(text))
+            state.prompt_ids = (instruction, self._tokenized_prompt(instruction))
         return state.prompt_ids[1]
+
+    def _tokenized_prompt(self, instruction: str) -> list[int]:
+        """The chat-formatted navigation query for ``instruction``, tokenised (with N image slots)."""
+        return self.processor.tokenize(
+            self.processor.user_prompt(navigation_prompt(instruction, self.num_frames))
+        )
 
     def _decide(self, env_index: int, text: str) -> AgentDecision:
         state = self._envs[env_index]
@@ -247,8 +271,11 @@ class NavAgent:
     # ---- model calls ----
     def _generate(self, queries: list[_Query]) -> list[str]:
         """One batched generate over the querying environments; returns their output texts."""
-        features = self._image_features(queries)
-        batch = self.processor.pad([q.prompt_ids for q in queries], padding_side="left")
+        return self._generate_from([q.prompt_ids for q in queries], self._image_features(queries))
+
+    def _generate_from(self, prompts: list[list[int]], features: list[torch.Tensor]) -> list[str]:
+        """Greedy generation for prompts (token ids with image slots) and their slots' (T, D) features."""
+        batch = self.processor.pad(prompts, padding_side="left")
         device = self.model.get_input_embeddings().weight.device
         new_tokens = self.model.generate(
             batch["input_ids"].to(device),

@@ -109,7 +109,7 @@ def test_agent_policy_passes_model_text_through(episodes):
 
 
 def test_checkpoint_resolution_and_errors(tmp_path):
-    with pytest.raises(FileNotFoundError, match="not shipped yet.*--checkpoint.*--policy random"):
+    with pytest.raises(FileNotFoundError, match="is missing.*--checkpoint.*--policy random"):
         resolve_checkpoint(None, default=tmp_path / "navagent-default")
     (tmp_path / "navagent-default").mkdir()
     assert resolve_checkpoint(None, default=tmp_path / "navagent-default") == tmp_path / "navagent-default"

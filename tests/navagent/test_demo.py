@@ -162,11 +162,17 @@ def test_policy_arguments_are_checked(episodes_dir, tmp_path):
         run_demo(policy="oracle", episodes=episodes_dir, out_dir=tmp_path, size=SIZE, fps=0)
 
 
-@pytest.mark.skipif(DEFAULT_CHECKPOINT.is_dir(), reason="the default checkpoint is shipped")
-def test_no_checkpoint_and_no_policy_explains_what_to_pass(episodes_dir, tmp_path):
-    with pytest.raises(FileNotFoundError, match=r"--checkpoint.*--policy"):
-        run_demo(episodes=episodes_dir, out_dir=tmp_path / "out", size=SIZE)
-    assert not (tmp_path / "out").exists()
+def test_without_arguments_the_shipped_default_agent_drives(episodes_dir, tmp_path):
+    result = run_demo(
+        episodes=episodes_dir, split=SPLIT, out_dir=tmp_path, size=SIZE, max_steps=12, progress=False
+    )
+    assert result["policy"] == f"checkpoint:{DEFAULT_CHECKPOINT.resolve()}"
+    assert 1 <= result["steps"] <= 12
+    record = json.loads(Path(result["record"]).read_text())
+    texts = [output["text"] for output in record["outputs"]]
+    assert texts and record["invalid_outputs"] == 0 and all(output["valid"] for output in record["outputs"])
+    assert all(text.startswith(("The next action is", "I think I should stop")) for text in texts)
+    assert len(decode(result["video"])) >= result["steps"]
 
 
 # ------------------------------------------------------------------------------------------ pieces

@@ -237,3 +237,18 @@ def test_instruction_override_and_argument_errors(tiny_model, tiny_processor):
         NavAgent(tiny_model, tiny_processor, max_consecutive_invalid=0)
     with pytest.raises(ValueError, match="num_frames"):
         NavAgent(tiny_model, tiny_processor, num_frames=0)
+
+
+def test_describe_matches_the_closed_loop_queries(tiny_model, tiny_processor):
+    """describe(frames so far) gives the same text the agent produced when it queried at that step."""
+    episode = make_episode_observations(7, 10, "ep", INSTRUCTIONS[0])
+    agent = NavAgent(tiny_model, tiny_processor, max_consecutive_invalid=None)
+    queried = [(t, d.raw_text) for t in range(10) for d in agent.act([episode[t]]) if d.queried]
+    assert len(queried) >= 3
+    frames = [[o.rgb for o in episode[: t + 1]] for t, _ in queried]
+    stateless = NavAgent(tiny_model, tiny_processor)
+    assert stateless.describe(frames, [INSTRUCTIONS[0]] * len(frames)) == [text for _, text in queried]
+    assert stateless.stats.queries == 0 and stateless.history_length(0) == 0
+    assert stateless.describe([], []) == []
+    with pytest.raises(ValueError, match="2 frame histories but 1 instructions"):
+        stateless.describe(frames[:2], INSTRUCTIONS[:1])
