@@ -21,7 +21,22 @@ LEAVES = list(_leaf_commands(build_parser()))
 
 def test_there_are_commands():
     names = {" ".join(p) for p, _ in LEAVES}
-    assert {"demo", "eval report", "eval vln", "bench eval", "data episodes", "data trajectories", "data sceneqa", "eval score", "eval vqa", "bench sim", "bench agent", "bench train", "sim render", "train"} <= names
+    assert {
+        "demo",
+        "eval report",
+        "eval vln",
+        "bench eval",
+        "data episodes",
+        "data trajectories",
+        "data sceneqa",
+        "eval score",
+        "eval vqa",
+        "bench sim",
+        "bench agent",
+        "bench train",
+        "sim render",
+        "train",
+    } <= names
 
 
 @pytest.mark.parametrize("path", [p for p, _ in LEAVES], ids=[" ".join(p) for p, _ in LEAVES])
