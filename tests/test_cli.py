@@ -25,6 +25,7 @@ def test_there_are_commands():
         "demo",
         "eval report",
         "eval vln",
+        "eval actions",
         "bench eval",
         "data episodes",
         "data trajectories",
