@@ -12,8 +12,8 @@ Record (JSON list or JSON Lines; frame paths relative to ``frames_root``)::
      "frames": ["val_unseen_3/frame_0.jpg", ...]}
 
 Summary: ``records``, ``exact`` (same kind and amount), ``kind`` (same forward / left / right / stop),
-``invalid`` (unparseable outputs), ``majority`` (the accuracy of always answering the most frequent label: the
-floor a blind agent reaches), ``per_label`` {label: {records, exact, kind}} and ``confusion``
+``invalid`` (unparseable outputs), ``majority`` / ``majority_kind`` (the exact / kind accuracy of always
+answering the most frequent label / kind: the floors a blind agent reaches), ``per_label`` {label: {records, exact, kind}} and ``confusion``
 {label: {predicted: count}} over canonical texts (``invalid`` for unparseable outputs).
 """
 
@@ -111,6 +111,7 @@ def evaluate_action_accuracy(
     bar.close()
     label_counts = Counter(q.label.to_text() for q in queries)
     majority_label, majority_count = label_counts.most_common(1)[0]
+    majority_kind_count = Counter(q.label.kind for q in queries).most_common(1)[0][1]
     total = len(queries)
     return {
         "records": total,
@@ -119,6 +120,7 @@ def evaluate_action_accuracy(
         "invalid": invalid / total,
         "majority": majority_count / total,
         "majority_label": majority_label,
+        "majority_kind": majority_kind_count / total,
         "per_label": {label: dict(counts) for label, counts in sorted(per_label.items())},
         "confusion": {label: dict(counts.most_common()) for label, counts in sorted(confusion.items())},
     }
@@ -129,7 +131,7 @@ def format_action_accuracy(summary: dict) -> str:
     overall = (
         f"records {summary['records']}: exact {summary['exact']:.1%}, kind {summary['kind']:.1%}, "
         f"invalid {summary['invalid']:.1%}; majority-label floor {summary['majority']:.1%} "
-        f"({summary['majority_label']!r})"
+        f"({summary['majority_label']!r}), majority-kind floor {summary['majority_kind']:.1%}"
     )
     lines = [
         overall,

@@ -93,6 +93,8 @@ def test_accuracy_counts_exact_kind_and_confusion(agent, frames_root, tmp_path):
     assert summary["confusion"][labels[2].to_text()] == {actions[2].to_text(): 1}
     counts = [label.to_text() for label in labels]
     assert summary["majority"] == pytest.approx(max(counts.count(c) for c in counts) / 3)
+    kinds = [label.kind for label in labels]
+    assert summary["majority_kind"] == pytest.approx(max(kinds.count(k) for k in kinds) / 3)
     assert "majority-label floor" in format_action_accuracy(summary)
 
 
