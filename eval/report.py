@@ -25,6 +25,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from navagent.envs.episodes import EpisodeFileError, load_any_episodes, read_json, write_bytes_atomic
+from navagent.eval.score import format_metric_value
 from navagent.eval.vln.results import ResultsFileError, ResultsLog, merge_records
 
 VIDEOS_DIR = "videos"
@@ -137,20 +138,6 @@ def load_run_outputs(run_dir: str | os.PathLike) -> RunOutputs:
 
 
 # ------------------------------------------------------------------------------------------ formatting
-def _format(value, kind: str) -> str:
-    if value is None:
-        return "n/a"
-    if kind == "%":
-        return f"{100.0 * value:.1f} %"
-    if kind == "m":
-        return f"{value:.2f} m"
-    if kind == "f":
-        return f"{value:,.1f}"
-    if kind == "f2":
-        return f"{value:.2f}"
-    return str(value)
-
-
 def _cell(text: str, css: str = "") -> str:
     return f'<td class="{css}">{text}</td>' if css else f"<td>{text}</td>"
 
@@ -162,7 +149,7 @@ def _link(target: Path, base: Path) -> str:
 
 def _summary_table(summary: Mapping) -> str:
     rows = [
-        f"<tr><th class='text'>{html.escape(label)}</th><td>{html.escape(_format(summary[key], kind))}</td></tr>"
+        f"<tr><th class='text'>{html.escape(label)}</th><td>{html.escape(format_metric_value(summary[key], kind))}</td></tr>"
         for key, label, kind in _SUMMARY_ROWS
         if key in summary
     ]
@@ -201,12 +188,12 @@ def _episode_rows(run: RunOutputs, videos: Mapping, base: Path) -> str:
             _cell(html.escape(episode_id)),
             _cell(html.escape(str(record.get("scene_id", ""))), "text"),
             _cell(str(metrics.get("steps"))),
-            _cell(_format(metrics.get("ne"), "m")),
+            _cell(format_metric_value(metrics.get("ne"), "m")),
             _cell(str(int(bool(metrics.get("success")))), "sr"),
             _cell(str(int(bool(metrics.get("oracle_success"))))),
-            _cell(_format(metrics.get("spl"), "f2")),
-            _cell(_format(metrics.get("ndtw"), "f2")),
-            _cell(_format(metrics.get("tl"), "m")),
+            _cell(format_metric_value(metrics.get("spl"), "f2")),
+            _cell(format_metric_value(metrics.get("ndtw"), "f2")),
+            _cell(format_metric_value(metrics.get("tl"), "m")),
             _cell(f"{record.get('invalid_outputs', 0)} / {record.get('model_queries', 0)}"),
             _cell(link),
             _cell(html.escape(run.instructions.get(episode_id, "")), "text"),

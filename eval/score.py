@@ -231,7 +231,9 @@ _TABLE_ROWS: Sequence[tuple[str, str, str]] = (
 )
 
 
-def _format_value(value: Any, kind: str) -> str:
+def format_metric_value(value: Any, kind: str) -> str:
+    """One metric for display: kind "%" (a fraction shown as a percentage), "m" (metres), "f" (one decimal,
+    thousands separators), "f2" (two decimals), anything else as ``str``; None is "n/a"."""
     if value is None:
         return "n/a"
     if kind == "m":
@@ -239,7 +241,9 @@ def _format_value(value: Any, kind: str) -> str:
     if kind == "%":
         return f"{100.0 * value:.1f} %"
     if kind == "f":
-        return f"{value:.1f}"
+        return f"{value:,.1f}"
+    if kind == "f2":
+        return f"{value:.2f}"
     return str(value)
 
 
@@ -250,7 +254,7 @@ def format_summary_table(summary: Mapping[str, Any], title: str = "VLN-CE metric
     table.add_column("Value", justify="right")
     for key, label, kind in _TABLE_ROWS:
         if key in summary:
-            table.add_row(label, _format_value(summary[key], kind))
+            table.add_row(label, format_metric_value(summary[key], kind))
     if "dtw" in summary:
         table.caption = (
             f"DTW: {summary['dtw']}; success distance {summary.get('success_distance', SUCCESS_DISTANCE)} m"
