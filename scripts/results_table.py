@@ -13,6 +13,8 @@ import argparse
 import json
 from pathlib import Path
 
+from navagent.eval.score import format_metric_value
+
 SPLITS = ("val_seen", "val_unseen")
 POLICIES = (
     ("agent", "default agent"),
@@ -36,7 +38,7 @@ def vln_table(eval_dir: Path) -> str:
             if summary is None:
                 rows.append(f"| {split} | {name} | missing | | | | | | | | | |")
                 continue
-            cells = {k: f"{100 * summary[k]:.1f} %" for k in PERCENT if summary.get(k) is not None}
+            cells = {k: format_metric_value(summary[k], "%") for k in PERCENT if summary.get(k) is not None}
             invalid = cells.get("invalid_rate", "–") if key == "agent" else "–"
             rows.append(
                 f"| {split} | {name} | {summary['episodes']} | {cells['sr']} | {cells['spl']} | {cells['ndtw']} | "
@@ -56,11 +58,11 @@ def actions_table(eval_dir: Path) -> str:
         if summary is None:
             rows.append(f"| {split} | missing | | | | | |")
             continue
-        rows.append(
-            f"| {split} | {summary['records']} | {100 * summary['exact']:.1f} % | {100 * summary['kind']:.1f} % | "
-            f"{100 * summary['invalid']:.1f} % | {100 * summary['majority']:.1f} % | "
-            f"{100 * summary['majority_kind']:.1f} % |"
-        )
+        cells = [
+            format_metric_value(summary[k], "%")
+            for k in ("exact", "kind", "invalid", "majority", "majority_kind")
+        ]
+        rows.append(f"| {split} | {summary['records']} | {' | '.join(cells)} |")
     return "\n".join(rows)
 
 

@@ -30,7 +30,8 @@ from tqdm import tqdm
 
 from navagent.agent.actions import MidLevelAction, parse_action
 from navagent.train.datasets.base import read_records
-from navagent.train.samples import DataRecordError, resolve_under_root
+from navagent.train.datasets.navigation import navigation_frame_paths
+from navagent.train.samples import DataRecordError
 
 INVALID_LABEL = "invalid"
 
@@ -67,18 +68,10 @@ def load_navigation_queries(records_path: str | Path, frames_root: str | Path) -
     queries = []
     for index, record in enumerate(read_records(records_path)):
         where = f"{records_path}: record #{index} ({record.get('video_id', '?')})"
-        for key in ("q", "a"):
-            if not isinstance(record.get(key), str) or not record[key].strip():
-                raise DataRecordError(f"{where}: {key!r} must be a non-empty string")
+        paths = tuple(navigation_frame_paths(record, frames_root, where))
         label = parse_action(record["a"])
         if not label.valid:
             raise DataRecordError(f"{where}: answer {record['a']!r} is not an action ({label.reason})")
-        frames = record.get("frames")
-        if not isinstance(frames, list) or not frames:
-            raise DataRecordError(f"{where}: 'frames' must be a non-empty list of paths")
-        paths = tuple(
-            resolve_under_root(frames_root, f, f"{where}: frames[{i}]") for i, f in enumerate(frames)
-        )
         queries.append(NavigationQuery(str(record.get("video_id", index)), record["q"], paths, label.action))
     return queries
 

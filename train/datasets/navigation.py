@@ -38,17 +38,22 @@ def load_navigation_dataset(
 
 def navigation_sample(record: dict, sample_id: str, data_root: Path, num_frames: int = 8) -> Sample:
     """One navigation record -> Sample with `num_frames` image slots (None = black padding frame)."""
-    where = f"record {sample_id}"
-    for key in ("q", "a"):
-        if not isinstance(record.get(key), str) or not record[key].strip():
-            raise DataRecordError(f"{where}: {key!r} must be a non-empty string, got {record.get(key)!r}")
-    frames = record.get("frames")
-    if not isinstance(frames, list) or not frames:
-        raise DataRecordError(f"{where}: 'frames' must be a non-empty list of paths, got {frames!r}")
-    paths = [resolve_under_root(data_root, frame, f"{where}: frames[{i}]") for i, frame in enumerate(frames)]
+    paths = navigation_frame_paths(record, data_root, f"record {sample_id}")
     images = tuple(None if i is None else paths[i] for i in sample_frame_indices(len(paths), num_frames))
     messages = (
         {"role": "user", "content": navigation_prompt(normalize_instruction(record["q"]), num_frames)},
         {"role": "assistant", "content": record["a"]},
     )
     return Sample(sample_id, messages, images)
+
+
+def navigation_frame_paths(record: dict, data_root: Path, where: str) -> list[Path]:
+    """Check a record's ``q`` / ``a`` (non-empty strings) and ``frames`` (a non-empty list of paths under
+    ``data_root``); return the frame paths. Errors are DataRecordErrors that start with ``where``."""
+    for key in ("q", "a"):
+        if not isinstance(record.get(key), str) or not record[key].strip():
+            raise DataRecordError(f"{where}: {key!r} must be a non-empty string, got {record.get(key)!r}")
+    frames = record.get("frames")
+    if not isinstance(frames, list) or not frames:
+        raise DataRecordError(f"{where}: 'frames' must be a non-empty list of paths, got {frames!r}")
+    return [resolve_under_root(data_root, frame, f"{where}: frames[{i}]") for i, frame in enumerate(frames)]
