@@ -17,7 +17,9 @@ Python side: ``Episode.episode_id`` is always a ``str``; on write it becomes a J
 canonical decimal form of an integer ("12" -> 12, "012" stays a string). Keys this module does not model are
 kept in ``Episode.extra`` with the file's nesting (top-level keys, plus ``extra["instruction"]`` /
 ``extra["info"]`` for the leftover keys of those objects) and written back unchanged. Only ``word_list`` of
-the vocabulary is read and written (VLN-CE rebuilds the rest of its ``VocabDict`` from it).
+the vocabulary is read and written (VLN-CE rebuilds the rest of its ``VocabDict`` from it). Other top-level
+keys of an R2R-CE file (e.g. the built-in generator's ``"split_definition"``) are metadata: episode readers
+(ours and habitat-lab's) ignore them, ``load_metadata`` returns them, ``save_episodes(..., metadata=)`` writes them.
 
 Every read validates: a malformed or missing field raises ``EpisodeFileError`` naming the file, the episode id
 (or index) and the field; non-finite numbers are rejected everywhere. Writes validate the same way, then go
@@ -48,6 +50,7 @@ _KNOWN_EPISODE_KEYS = frozenset(
     {"episode_id", "trajectory_id", "scene_id", "start_position", "start_rotation", "goals", "reference_path"}
 )
 _QUATERNION_NORM_TOLERANCE = 1e-3
+_DOCUMENT_KEYS = frozenset({"episodes", "instruction_vocab"})  # top-level keys that are not metadata
 
 
 class EpisodeFileError(ValueError):
@@ -386,12 +389,32 @@ def episode_to_json(episode: Episode) -> dict:
     }
 
 
+def load_metadata(path: str | os.PathLike) -> dict[str, Any]:
+    """The top-level keys of an episode file other than ``episodes`` and ``instruction_vocab`` ({} if none)."""
+    document = read_json(path)
+    if not isinstance(document, Mapping):
+        raise EpisodeFileError(f"{path}: expected a JSON object at the top level")
+    return {k: v for k, v in document.items() if k not in _DOCUMENT_KEYS}
+
+
 def save_episodes(
-    path: str | os.PathLike, episodes: Sequence[Episode], vocab: list[str] | None = None
+    path: str | os.PathLike,
+    episodes: Sequence[Episode],
+    vocab: list[str] | None = None,
+    metadata: Mapping[str, Any] | None = None,
 ) -> None:
-    """Write an R2R-CE episode file (``vocab=None`` writes an empty ``word_list``); validates like a read."""
+    """Write an R2R-CE episode file (``vocab=None`` writes an empty ``word_list``); validates like a read.
+    ``metadata``: extra top-level keys (JSON values; not ``episodes`` / ``instruction_vocab``)."""
     words = list(vocab or [])
-    document = {"episodes": [episode_to_json(e) for e in episodes], "instruction_vocab": {"word_list": words}}
+    extra = dict(metadata or {})
+    if clash := sorted(_DOCUMENT_KEYS & extra.keys()):
+        raise ValueError(f"metadata keys {clash} collide with the episode file's own keys")
+    _check_json_value(extra, _Where(str(path), "file"), "metadata")
+    document = {
+        **extra,
+        "episodes": [episode_to_json(e) for e in episodes],
+        "instruction_vocab": {"word_list": words},
+    }
     _parse_vocab(document, str(path))
     rxr = any("language" in e.extra.get("instruction", {}) for e in episodes)
     _parse_episodes(document, str(path), None if rxr else len(words), rxr=rxr)

@@ -273,7 +273,13 @@ def build_parser() -> argparse.ArgumentParser:
     episodes = data.add_parser(
         "episodes", help="write R2R-CE-format episodes (+ ground truth) from built-in houses"
     )
-    episodes.add_argument("--split", required=True, choices=["train", "val_seen", "val_unseen"])
+    episodes.add_argument(
+        "--split",
+        required=True,
+        choices=["train", "val_seen", "val_unseen", "val_unseen_lang"],
+        help="val_unseen: unseen houses, training phrasing (R2R); val_unseen_lang: other unseen houses with "
+        "the held-out phrasing",
+    )
     episodes.add_argument("--scenes", type=int, default=10, help="number of houses (default 10)")
     episodes.add_argument("--per-scene", type=int, default=20, help="episodes per house (default 20)")
     episodes.add_argument("--seed", type=int, default=0, help="same seed -> byte-identical files")

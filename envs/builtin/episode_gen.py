@@ -1,12 +1,23 @@
 """R2R-CE episodes and ground truth for the built-in houses: ``generate_split`` and ``write_split``.
 
-Scene ids (houses of ``generator``), from the seed's block of house indices ``base = (seed % 1000) * 1_000_000``:
+Splits follow R2R's definition (``SPLIT_DEFINITION``): ``val_unseen`` differs from train only in its houses;
+the held-out language is a split of its own. ``SPLIT_SPECS`` holds each split's house block, phrasing, random
+stream and episode-id base. Scene ids (houses of ``generator``), from the seed's block of house indices
+``base = (seed % 1000) * HOUSE_BLOCK``:
 
-* ``train`` and ``val_seen``: houses ``base + k`` for ``k < num_scenes``. Call both with the same seed (and
-  val_seen's ``num_scenes`` at most train's) so val_seen's houses are train's; their episodes differ, since
-  every split draws from its own random stream.
-* ``val_unseen``: houses ``base + UNSEEN_HOUSE_OFFSET + k``, a block no train house of the same seed can
-  reach (``num_scenes`` is capped at ``UNSEEN_HOUSE_OFFSET``). Its instructions use the held-out phrasing.
+* ``train`` and ``val_seen``: houses ``base + k`` for ``k < num_scenes`` (at most 500,000), "seen" phrasing.
+  Call both with the same seed (and val_seen's ``num_scenes`` at most train's) so val_seen's houses are
+  train's; their episodes differ, since every split draws from its own random stream.
+* ``val_unseen``: houses ``base + 500_000 + k`` (``k`` < 250,000), a block no train house of the same seed
+  can reach; "seen" phrasing (the training styles and words), as in R2R.
+* ``val_unseen_lang``: houses ``base + 750_000 + k`` (``k`` < 250,000), unseen houses disjoint from
+  val_unseen's, with the held-out "unseen" phrasing (two held-out styles and their own words): language
+  generalisation, reported on its own.
+
+Every index stays below ``1000 * HOUSE_BLOCK`` (scene-QA's test houses start there). Each episode file
+carries a top-level ``"split_definition"`` object (``split_definition(split)``: definition name, split,
+houses, phrasing), which our reader and habitat-lab's R2R-CE reader ignore; ``file_split_definition`` reads
+it back (None for files written before it existed, whose val_unseen used the held-out phrasing).
 
 An episode is a start/goal pair on the largest connected part of the house's free space, ``min_geodesic``
 to ``max_geodesic`` metres apart (rejection sampling; default 5-20 m), whose shortest path changes room at
@@ -39,13 +50,49 @@ from navagent.envs.builtin.instructions import compose_instruction, instruction_
 from navagent.envs.builtin.motion import MotionModel
 from navagent.envs.builtin.navgrid import NavGrid
 from navagent.envs.builtin.route import describe_route
-from navagent.envs.episodes import GroundTruth, r2r_episodes_path, r2r_gt_path, save_episodes, save_gt
+from navagent.envs.episodes import (
+    GroundTruth,
+    load_metadata,
+    r2r_episodes_path,
+    r2r_gt_path,
+    save_episodes,
+    save_gt,
+)
 
-SPLITS = ("train", "val_seen", "val_unseen")
-SPLIT_CODES = {"train": 0, "val_seen": 1, "val_unseen": 2}  # separates the splits' random streams
-SPLIT_ID_BASE = {"train": 0, "val_seen": 1_000_000, "val_unseen": 2_000_000}
+
+@dataclass(frozen=True)
+class SplitSpec:
+    """How one split is drawn: ``code`` separates its random stream, episode ids start after ``id_base``,
+    its houses are indices ``house_offset + k`` (``k < max_scenes``) of the seed's block, its instructions
+    use ``phrasing`` ("seen" or "unseen", see ``instructions``)."""
+
+    code: int
+    id_base: int
+    house_offset: int
+    max_scenes: int
+    phrasing: str
+
+    @property
+    def houses(self) -> str:
+        """ "seen" when the split's houses are train's, else "unseen"."""
+        return "seen" if self.house_offset == 0 else "unseen"
+
+
 HOUSE_BLOCK = 1_000_000  # house indices per seed
-UNSEEN_HOUSE_OFFSET = 500_000  # val_unseen houses start this far into the seed's block
+SPLIT_DEFINITION = "navagent-r2r-2"  # R2R's val_unseen (unseen houses, seen phrasing) + val_unseen_lang
+SPLIT_SPECS = {
+    "train": SplitSpec(code=0, id_base=0, house_offset=0, max_scenes=500_000, phrasing="seen"),
+    "val_seen": SplitSpec(code=1, id_base=1_000_000, house_offset=0, max_scenes=500_000, phrasing="seen"),
+    "val_unseen": SplitSpec(
+        code=2, id_base=2_000_000, house_offset=500_000, max_scenes=250_000, phrasing="seen"
+    ),
+    "val_unseen_lang": SplitSpec(
+        code=3, id_base=3_000_000, house_offset=750_000, max_scenes=250_000, phrasing="unseen"
+    ),
+}
+SPLITS = tuple(SPLIT_SPECS)
+SPLIT_CODES = {split: spec.code for split, spec in SPLIT_SPECS.items()}  # separates the random streams
+SPLIT_ID_BASE = {split: spec.id_base for split, spec in SPLIT_SPECS.items()}
 GOAL_RADIUS = 3.0  # metres, VLN-CE success distance
 MAX_STEPS = 500  # VLN-CE episode step limit; the oracle must finish within it
 MAX_ORACLE_ERROR = 0.5  # metres: the oracle's final geodesic distance to the goal must be below this
@@ -93,10 +140,25 @@ class _Draft:
 def split_scene_ids(split: str, num_scenes: int, seed: int) -> list[str]:
     """The house scene ids of ``split`` (see the module docstring for the scheme)."""
     _check_split(split)
-    if not 1 <= num_scenes <= UNSEEN_HOUSE_OFFSET:
-        raise ValueError(f"num_scenes must be in 1..{UNSEEN_HOUSE_OFFSET}, got {num_scenes}")
-    base = (seed % 1000) * HOUSE_BLOCK + (UNSEEN_HOUSE_OFFSET if split == "val_unseen" else 0)
+    spec = SPLIT_SPECS[split]
+    if not 1 <= num_scenes <= spec.max_scenes:
+        raise ValueError(f"num_scenes must be in 1..{spec.max_scenes} for {split}, got {num_scenes}")
+    base = (seed % 1000) * HOUSE_BLOCK + spec.house_offset
     return [scene_id_for_index(base + k) for k in range(num_scenes)]
+
+
+def split_definition(split: str) -> dict[str, str]:
+    """The ``"split_definition"`` object written at the top of ``split``'s episode file, e.g. for val_unseen
+    ``{"name": "navagent-r2r-2", "split": "val_unseen", "houses": "unseen", "phrasing": "seen"}``."""
+    _check_split(split)
+    spec = SPLIT_SPECS[split]
+    return {"name": SPLIT_DEFINITION, "split": split, "houses": spec.houses, "phrasing": spec.phrasing}
+
+
+def file_split_definition(path: str | os.PathLike) -> dict | None:
+    """The ``"split_definition"`` object of an episode file; None when the file has none (written before
+    splits were versioned: its val_unseen used the held-out phrasing, now val_unseen_lang's)."""
+    return load_metadata(path).get("split_definition")
 
 
 def _check_split(split: str) -> None:
@@ -233,7 +295,7 @@ def generate_split(
         raise ValueError(f"per_scene must be >= 1, got {per_scene}")
     if not 3.0 <= min_geodesic < max_geodesic:
         raise ValueError(f"need 3.0 <= min_geodesic < max_geodesic, got {min_geodesic}, {max_geodesic}")
-    phrasing = "unseen" if split == "val_unseen" else "seen"
+    phrasing = SPLIT_SPECS[split].phrasing
     vocab = instruction_vocab()
     episodes: list[Episode] = []
     gt: dict[str, GroundTruth] = {}
@@ -261,11 +323,13 @@ def write_split(
     min_geodesic: float = 5.0,
     max_geodesic: float = 20.0,
 ) -> tuple[Path, Path]:
-    """Generate a split and write ``{out_dir}/{split}/{split}.json.gz`` (with the instruction vocab) and
-    ``{out_dir}/{split}/{split}_gt.json.gz``; returns the two paths."""
+    """Generate a split and write ``{out_dir}/{split}/{split}.json.gz`` (with the instruction vocab and the
+    ``"split_definition"``) and ``{out_dir}/{split}/{split}_gt.json.gz``; returns the two paths."""
     episodes, gt = generate_split(split, num_scenes, per_scene, seed, progress, min_geodesic, max_geodesic)
     episodes_path, gt_path = r2r_episodes_path(out_dir, split), r2r_gt_path(out_dir, split)
     episodes_path.parent.mkdir(parents=True, exist_ok=True)
-    save_episodes(episodes_path, episodes, instruction_vocab())
+    save_episodes(
+        episodes_path, episodes, instruction_vocab(), metadata={"split_definition": split_definition(split)}
+    )
     save_gt(gt_path, gt)
     return episodes_path, gt_path

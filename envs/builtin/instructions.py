@@ -4,12 +4,12 @@
 left and entered, turns at doorways and landmarks, furniture passed, where to stop) and phrases it in one of
 several styles, with synonyms drawn from a phrasebook (``phrasebook``). There are two disjoint phrasings:
 
-* ``"seen"`` (train and val_seen): styles ``steps`` ("Walk out of the bedroom and turn left into the
+* ``"seen"`` (train, val_seen, val_unseen): styles ``steps`` ("Walk out of the bedroom and turn left into the
   hallway. Walk past the blue bench. ..."), ``chain`` (one comma-separated sentence, "..., then ..."),
   ``goal_first`` ("Go to the green sofa in the living room. ... Stop next to it.") and ``summary`` ("Go from
   the bedroom through the hallway to the kitchen, turning left and then right. ...").
-* ``"unseen"`` (val_unseen only): styles ``narrative`` ("You are in the bedroom. Head out of the bedroom ...
-  Halt alongside ...") and ``ordinal`` ("First, ... Next, ... Finally, ..."), with their own verbs ("head",
+* ``"unseen"`` (val_unseen_lang only): styles ``narrative`` ("You are in the bedroom. Head out of the
+  bedroom ... Halt alongside ...") and ``ordinal`` ("First, ... Next, ... Finally, ..."), with their own verbs ("head",
   "proceed", "make a left", "halt", ...). No seen template is used for unseen text and vice versa, and some
   words ("head", "halt", "proceed", ...) occur only in unseen text (``phrasing_words``).
 
@@ -274,8 +274,8 @@ def write_instruction(
 ) -> str:
     """Directions for walking ``path_points`` (sequence of (3,) points, start first, goal last) in ``house``.
 
-    ``phrasing``: "seen" (train / val_seen templates; also the default for None) or "unseen" (held-out
-    templates for val_unseen). Deterministic given the state of ``rng``."""
+    ``phrasing``: "seen" (train / val_seen / val_unseen templates; also the default for None) or "unseen"
+    (held-out templates for val_unseen_lang). Deterministic given the state of ``rng``."""
     return compose_instruction(house, path_points, rng, phrasing).text
 
 

@@ -1,9 +1,10 @@
 """Phrasebooks of the instruction writer: the clause templates and synonyms of each phrasing, and its styles.
 
-Two disjoint phrasings: ``SEEN`` (train and val_seen) and ``UNSEEN`` (held out for val_unseen). A template is a
-``str.format`` string; ``instructions`` picks one per clause with its rng and fills it. Styles (how clauses are
-put together) are listed per phrasing in ``STYLES`` and implemented in ``instructions``; ``STYLE_GLUE`` lists
-the words those style functions add themselves, so that ``instructions.phrasing_words`` knows every word.
+Two disjoint phrasings: ``SEEN`` (train, val_seen and val_unseen) and ``UNSEEN`` (held out for
+val_unseen_lang). A template is a ``str.format`` string; ``instructions`` picks one per clause with its rng and
+fills it. Styles (how clauses are put together) are listed per phrasing in ``STYLES`` and implemented in
+``instructions``; ``STYLE_GLUE`` lists the words those style functions add themselves, so that
+``instructions.phrasing_words`` knows every word.
 """
 
 from __future__ import annotations

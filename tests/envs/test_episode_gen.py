@@ -11,7 +11,11 @@ import pytest
 from navagent.envs.base import Action, AgentState
 from navagent.envs.builtin.episode_gen import (
     GOAL_RADIUS,
+    SPLIT_DEFINITION,
     SPLIT_ID_BASE,
+    SPLIT_SPECS,
+    SPLITS,
+    file_split_definition,
     generate_split,
     reference_waypoints,
     split_scene_ids,
@@ -22,7 +26,13 @@ from navagent.envs.builtin.geodesic import GeodesicPlanner
 from navagent.envs.builtin.instructions import STYLES, instruction_vocab, phrasing_words, tokenize
 from navagent.envs.builtin.motion import MotionModel
 from navagent.envs.builtin.route import describe_route
-from navagent.envs.episodes import load_episodes, load_gt, load_instruction_vocab
+from navagent.envs.episodes import (
+    load_episodes,
+    load_gt,
+    load_instruction_vocab,
+    read_json,
+    save_episodes,
+)
 
 SCENES, PER_SCENE, SEED = 2, 3, 5
 
@@ -30,7 +40,7 @@ SCENES, PER_SCENE, SEED = 2, 3, 5
 @pytest.fixture(scope="module")
 def dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("builtin_r2r")
-    for split in ("train", "val_seen", "val_unseen"):
+    for split in SPLITS:
         write_split(root, split, SCENES, PER_SCENE, SEED, progress=False)
     return root
 
@@ -41,9 +51,9 @@ def load(root: Path, split: str):
 
 @pytest.fixture(scope="module")
 def scenes(dataset: Path) -> dict:
-    """scene id -> (house, planner, motion) for every scene of the three splits."""
+    """scene id -> (house, planner, motion) for every scene of every split."""
     result = {}
-    for split in ("train", "val_seen", "val_unseen"):
+    for split in SPLITS:
         for episode in load(dataset, split)[0]:
             if episode.scene_id not in result:
                 house = generate_house(episode.scene_id)
@@ -60,7 +70,7 @@ def test_same_seed_gives_byte_identical_files(dataset: Path, tmp_path: Path) -> 
 
 
 def test_files_are_r2r_ce_with_the_fixed_vocab(dataset: Path) -> None:
-    for split in ("train", "val_seen", "val_unseen"):
+    for split in SPLITS:
         vocab = load_instruction_vocab(dataset / split / f"{split}.json.gz")
         assert vocab == instruction_vocab()
         episodes, gt = load(dataset, split)
@@ -77,7 +87,7 @@ def test_files_are_r2r_ce_with_the_fixed_vocab(dataset: Path) -> None:
 
 
 def test_episode_geometry(dataset: Path, scenes: dict) -> None:
-    for split in ("train", "val_seen", "val_unseen"):
+    for split in SPLITS:
         for episode in load(dataset, split)[0]:
             house, planner, _ = scenes[episode.scene_id]
             start, goal = np.array(episode.start_position), np.array(episode.goals[0].position)
@@ -111,26 +121,45 @@ def test_ground_truth_replays_to_the_goal(dataset: Path, scenes: dict) -> None:
 
 
 def test_split_scene_ids(dataset: Path) -> None:
-    train = {e.scene_id for e in load(dataset, "train")[0]}
-    val_seen = {e.scene_id for e in load(dataset, "val_seen")[0]}
-    val_unseen = {e.scene_id for e in load(dataset, "val_unseen")[0]}
-    assert len(train) == SCENES and val_seen == train
-    assert not val_unseen & train
-    assert not set(split_scene_ids("val_unseen", 1000, 0)) & set(split_scene_ids("train", 1000, 0))
+    houses = {split: {e.scene_id for e in load(dataset, split)[0]} for split in SPLITS}
+    assert len(houses["train"]) == SCENES and houses["val_seen"] == houses["train"]
+    for unseen in ("val_unseen", "val_unseen_lang"):
+        assert len(houses[unseen]) == SCENES and not houses[unseen] & houses["train"]
+    assert not houses["val_unseen"] & houses["val_unseen_lang"]
+    blocks = {split: set(split_scene_ids(split, SPLIT_SPECS[split].max_scenes, 0)) for split in SPLITS}
+    assert blocks["val_seen"] == blocks["train"]
+    for a, b in (("train", "val_unseen"), ("train", "val_unseen_lang"), ("val_unseen", "val_unseen_lang")):
+        assert not blocks[a] & blocks[b], (a, b)
     assert split_scene_ids("val_seen", 3, 0) == split_scene_ids("train", 3, 0)
     # val_seen reuses train's houses with different episodes
     train_starts = {e.start_position for e in load(dataset, "train")[0]}
     assert not train_starts & {e.start_position for e in load(dataset, "val_seen")[0]}
 
 
-def test_held_out_phrasing_only_in_val_unseen(dataset: Path) -> None:
+def test_held_out_phrasing_only_in_val_unseen_lang(dataset: Path) -> None:
+    """R2R's definition: val_unseen has the training phrasing; only val_unseen_lang is held-out language."""
     held_out = phrasing_words("unseen") - phrasing_words("seen")
-    for split in ("train", "val_seen", "val_unseen"):
-        phrasing = "unseen" if split == "val_unseen" else "seen"
+    for split in SPLITS:
+        phrasing = "unseen" if split == "val_unseen_lang" else "seen"
+        assert SPLIT_SPECS[split].phrasing == phrasing
         for episode in load(dataset, split)[0]:
             assert episode.extra["info"]["instruction_style"] in STYLES[phrasing]
             words = set(tokenize(episode.instruction_text))
-            assert bool(words & held_out) == (split == "val_unseen"), episode.instruction_text
+            assert bool(words & held_out) == (split == "val_unseen_lang"), episode.instruction_text
+
+
+def test_files_name_their_split_definition(dataset: Path) -> None:
+    for split in SPLITS:
+        path = dataset / split / f"{split}.json.gz"
+        houses = "seen" if split in ("train", "val_seen") else "unseen"
+        phrasing = "unseen" if split == "val_unseen_lang" else "seen"
+        expected = {"name": SPLIT_DEFINITION, "split": split, "houses": houses, "phrasing": phrasing}
+        assert file_split_definition(path) == expected
+        assert set(read_json(path)) == {"episodes", "instruction_vocab", "split_definition"}
+        assert "split_definition" not in load_episodes(path)[0].extra  # readers ignore it
+    legacy = dataset / "legacy.json.gz"
+    save_episodes(legacy, load(dataset, "train")[0], instruction_vocab())
+    assert file_split_definition(legacy) is None
 
 
 def test_reference_waypoints_spacing() -> None:

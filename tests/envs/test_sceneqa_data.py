@@ -10,7 +10,7 @@ from functools import cache
 import numpy as np
 import pytest
 
-from navagent.envs.builtin.episode_gen import split_scene_ids
+from navagent.envs.builtin.episode_gen import SPLIT_SPECS, SPLITS, split_scene_ids
 from navagent.envs.builtin.generator import generate_house, parse_scene_id
 from navagent.envs.builtin.house import House
 from navagent.envs.builtin.renderer import HouseRenderer
@@ -124,11 +124,13 @@ def test_split_houses_are_disjoint_from_navigation_houses():
     for seed in (0, 7, 1003):
         test = set(sceneqa_scene_ids("test", 50, seed))
         assert sceneqa_scene_ids("train", 50, seed) == split_scene_ids("train", 50, seed)
-        for split in ("train", "val_seen", "val_unseen"):
+        for split in SPLITS:
             assert not test & set(split_scene_ids(split, 50, seed))
         assert min(parse_scene_id(s) for s in test) >= SCENEQA_TEST_BASE
     # the highest house index any navigation split of any seed can use
-    assert parse_scene_id(split_scene_ids("val_unseen", 500_000, 999)[-1]) < SCENEQA_TEST_BASE
+    for split in SPLITS:
+        last = split_scene_ids(split, SPLIT_SPECS[split].max_scenes, 999)[-1]
+        assert parse_scene_id(last) < SCENEQA_TEST_BASE
     assert set(sceneqa_scene_ids("test", 3, 0)).isdisjoint(sceneqa_scene_ids("test", 3, 1))
 
 
