@@ -1,7 +1,8 @@
 """`NavVLMConfig`: the configuration of the VILA-style video VLM (vision tower + projector + causal LM).
 
 The config nests two ordinary transformers configs — `vision_config` (any vision encoder config; SigLIP by
-default, CLIP works too) and `text_config` (any `AutoModelForCausalLM` config; Llama by default, Qwen2/Qwen3
+default, CLIP works too, and convolutional ResNet / ConvNeXt, which need an explicit `image_size`) and
+`text_config` (any `AutoModelForCausalLM` config; Llama by default, Qwen2/Qwen3
 work too) — and adds the few multimodal fields that VILA 1.5 / NaVILA keep in their top-level `config.json`.
 """
 
@@ -11,6 +12,8 @@ from typing import ClassVar
 
 from transformers import AutoConfig, PretrainedConfig
 from transformers.configuration_utils import SubConfigSpec
+
+from navagent.model.vision_geometry import vision_feature_width
 
 PROJECTOR_TYPES = ("linear", "mlp2x_gelu", "mlp_downsample")
 VISION_SELECT_FEATURES = ("cls_patch", "patch")
@@ -73,6 +76,11 @@ class NavVLMConfig(PretrainedConfig):
         if self.num_video_frames < 1:
             raise ValueError(f"NavVLMConfig.num_video_frames must be >= 1, got {self.num_video_frames}")
         if self.image_size is None:
+            if getattr(self.vision_config, "image_size", None) is None:
+                raise ValueError(
+                    f"NavVLMConfig.image_size is required: vision_config "
+                    f"({self.vision_config.model_type}) has no image_size"
+                )
             self.image_size = _square_size(self.vision_config.image_size)
         if self.image_mean is None:
             self.image_mean = [0.5, 0.5, 0.5]
@@ -84,8 +92,9 @@ class NavVLMConfig(PretrainedConfig):
 
     @property
     def mm_hidden_size(self) -> int:
-        """Width of one vision token before projection (VILA's `mm_hidden_size`)."""
-        return self.vision_config.hidden_size
+        """Width of one vision token before projection (VILA's `mm_hidden_size`): the selected hidden state's
+        width (a transformer's hidden_size; a convolutional encoder's channels at that stage)."""
+        return vision_feature_width(self.vision_config, self.mm_vision_select_layer)
 
     @property
     def hidden_size(self) -> int:

@@ -24,6 +24,7 @@ from transformers.modeling_outputs import CausalLMOutputWithPast
 from navagent.model.configuration import NavVLMConfig
 from navagent.model.projector import MultimodalProjector
 from navagent.model.splicing import MultimodalInputs, splice_image_features
+from navagent.model.vision_geometry import vision_token_count
 from navagent.model.vision_tower import VisionTower
 
 
@@ -74,12 +75,15 @@ class NavVLMForCausalLM(NavVLMPreTrainedModel, GenerationMixin):
 
     @property
     def tokens_per_image(self) -> int:
-        """Projected feature vectors per image (e.g. 196 for NaVILA, 16 for the tiny model)."""
-        vision = self.config.vision_config
-        patches = (self.config.image_size // vision.patch_size) ** 2
-        patches -= 1 if self.config.mm_vision_select_feature == "patch" else 0
-        patches += 1 if getattr(vision, "model_type", "") == "clip_vision_model" else 0  # CLIP's CLS token
-        return MultimodalProjector.num_output_tokens(self.config.mm_projector_type, patches)
+        """Projected feature vectors per image (e.g. 196 for NaVILA, 16 for the tiny model, 4 for nav-conv)."""
+        config = self.config
+        tokens = vision_token_count(
+            config.vision_config,
+            config.image_size,
+            config.mm_vision_select_layer,
+            config.mm_vision_select_feature,
+        )
+        return MultimodalProjector.num_output_tokens(config.mm_projector_type, tokens)
 
     def encode_images(self, pixel_values: torch.Tensor) -> torch.Tensor:
         """pixel_values (N, 3, H, W) -> projected features (N, T, hidden_size) in the LLM's dtype."""

@@ -2,7 +2,8 @@
 
 `configs/model/tiny.yaml` mirrors `TinyModelSpec`'s defaults: a 64 px SigLIP with 8 px patches (64 tokens,
 16 after `mlp_downsample`), a 2-layer Llama of width 128, and a byte-level BPE tokenizer trained on the
-built-in corpus with the Llama-3 special tokens and a Llama-3-style chat template.
+built-in corpus with the Llama-3 special tokens and a Llama-3-style chat template. A `vision` section whose
+model_type is in `VISION_SPECS` (e.g. "resnet", configs/model/nav-conv.yaml) builds a convolutional tower.
 """
 
 from __future__ import annotations
@@ -47,6 +48,25 @@ class VisionSpec:
 
 
 @dataclass(frozen=True)
+class ConvVisionSpec:
+    """A small transformers ResNet (`ResNetConfig`); its hidden states are the stem's map and one per stage.
+
+    With a 4x stem and stages 2..n halving, a 64 px input gives 16, 16, 8, 4 px maps for three stages.
+    """
+
+    model_type: str = "resnet"
+    image_size: int = 64
+    embedding_size: int = 32
+    hidden_sizes: list[int] = field(default_factory=lambda: [32, 64, 128])
+    depths: list[int] = field(default_factory=lambda: [1, 1, 1])
+    layer_type: str = "basic"
+
+
+# vision.model_type -> the spec dataclass of its section; any other model type is a ViT (`VisionSpec`).
+VISION_SPECS: dict[str, type] = {"resnet": ConvVisionSpec}
+
+
+@dataclass(frozen=True)
 class TextSpec:
     """A small causal LM (any AutoModelForCausalLM config type)."""
 
@@ -69,7 +89,7 @@ class TokenizerSpec:
 
 @dataclass(frozen=True)
 class TinyModelSpec:
-    vision: VisionSpec = field(default_factory=VisionSpec)
+    vision: VisionSpec | ConvVisionSpec = field(default_factory=VisionSpec)
     text: TextSpec = field(default_factory=TextSpec)
     tokenizer: TokenizerSpec = field(default_factory=TokenizerSpec)
     mm_projector_type: str = "mlp_downsample"
@@ -93,6 +113,11 @@ def load_tiny_model_spec(source: str | Path | dict | TinyModelSpec | None = None
             source = yaml.safe_load(handle) or {}
     if not isinstance(source, dict):
         raise TypeError(f"{where}: expected a mapping at the top level, got {type(source).__name__}")
+    vision = source.get("vision")
+    if isinstance(vision, dict):
+        model_type = vision.get("model_type", VisionSpec.model_type)
+        spec_class = VISION_SPECS.get(model_type, VisionSpec)
+        source = source | {"vision": _dataclass_from_dict(spec_class, vision, f"{where}: vision")}
     return _dataclass_from_dict(TinyModelSpec, source, where)
 
 
@@ -106,7 +131,7 @@ def _dataclass_from_dict(cls, data: dict[str, Any], where: str):
         nested = (
             known[name].default_factory if known[name].default_factory is not dataclasses.MISSING else None
         )
-        if nested is not None and dataclasses.is_dataclass(nested):
+        if nested is not None and dataclasses.is_dataclass(nested) and not dataclasses.is_dataclass(value):
             if not isinstance(value, dict):
                 raise TypeError(f"{where}: field {name!r} must be a mapping")
             value = _dataclass_from_dict(nested, value, f"{where}: {name}")
@@ -150,6 +175,8 @@ def tiny_model_config(spec: TinyModelSpec, tokenizer) -> NavVLMConfig:
     vision = dataclasses.asdict(spec.vision)
     if vision["model_type"] == "siglip_vision_model":
         vision["vision_use_head"] = False  # the pooling head is never used by a VLM
+    if isinstance(spec.vision, ConvVisionSpec):
+        del vision["image_size"]  # a conv encoder takes any size; NavVLMConfig.image_size carries it
     text = dataclasses.asdict(spec.text) | {
         "vocab_size": len(tokenizer),
         "bos_token_id": tokenizer.bos_token_id,
@@ -165,6 +192,7 @@ def tiny_model_config(spec: TinyModelSpec, tokenizer) -> NavVLMConfig:
         mm_vision_select_feature=spec.mm_vision_select_feature,
         chat_format=spec.chat_format,
         num_video_frames=spec.num_video_frames,
+        image_size=spec.vision.image_size,
     )
 
 

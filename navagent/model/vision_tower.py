@@ -7,17 +7,21 @@ from torch import nn
 from transformers import AutoModel, PretrainedConfig
 
 from navagent.model.configuration import VISION_SELECT_FEATURES
+from navagent.model.vision_geometry import check_select_layer, is_convolutional
 
 
 class VisionTower(nn.Module):
-    """Wraps any transformers vision model (SiglipVisionModel, CLIPVisionModel, ...) built from its config.
+    """Wraps any transformers vision model built from its config: a transformer (SiglipVisionModel,
+    CLIPVisionModel, ...) or a convolutional one registered in `vision_geometry.CONV_FEATURE_MAPS` (ResNetModel,
+    ConvNextModel).
 
     The wrapped model is stored as `self.vision_tower`, so state-dict keys read
     `vision_tower.vision_tower.vision_model...` inside `NavVLMForCausalLM`, as in VILA checkpoints.
 
     forward: pixel_values (N, 3, H, W) -> features (N, P, C), taken from `hidden_states[select_layer]`
-    (no post-layernorm). "cls_patch" keeps all tokens (SigLIP has no CLS token); "patch" drops token 0
-    (CLIP's CLS token).
+    (no post-layernorm). Transformers: "cls_patch" keeps all tokens (SigLIP has no CLS token); "patch" drops
+    token 0 (CLIP's CLS token). Convolutional encoders: the selected map (N, C, h, w) becomes P = h*w tokens in
+    row-major order (token r*w + c is row r, column c); only "cls_patch" (keep all) applies.
     """
 
     def __init__(
@@ -28,15 +32,18 @@ class VisionTower(nn.Module):
             raise ValueError(
                 f"select_feature must be one of {VISION_SELECT_FEATURES}, got {select_feature!r}"
             )
-        num_states = vision_config.num_hidden_layers + 1  # embeddings + one per layer
-        if not -num_states <= select_layer < num_states:
+        self.convolutional = is_convolutional(vision_config)
+        if self.convolutional and select_feature != "cls_patch":
             raise ValueError(
-                f"mm_vision_select_layer={select_layer} is out of range for a vision encoder with "
-                f"{vision_config.num_hidden_layers} layers"
+                f"a convolutional vision tower ({vision_config.model_type}) has no CLS token: "
+                f"mm_vision_select_feature must be 'cls_patch', got {select_feature!r}"
             )
+        check_select_layer(vision_config, select_layer)
         self.select_layer = select_layer
         self.select_feature = select_feature
-        self.vision_tower = AutoModel.from_config(vision_config)
+        # A convolutional encoder has no attention; "eager" stops the parent's "sdpa" choice from being refused.
+        attention = {"attn_implementation": "eager"} if self.convolutional else {}
+        self.vision_tower = AutoModel.from_config(vision_config, **attention)
 
     @property
     def dtype(self) -> torch.dtype:
@@ -53,6 +60,8 @@ class VisionTower(nn.Module):
             pixel_values.to(device=self.device, dtype=self.dtype), output_hidden_states=True, return_dict=True
         )
         features = outputs.hidden_states[self.select_layer]
+        if self.convolutional:
+            return features.flatten(2).transpose(1, 2)  # (N, C, h, w) -> (N, h*w, C), row-major
         if self.select_feature == "patch":
             features = features[:, 1:]
         return features
