@@ -228,6 +228,12 @@ def _cmd_bench_agent(args: argparse.Namespace) -> None:
     ).print()
 
 
+def _cmd_data_features(args: argparse.Namespace) -> None:
+    from navagent.train.run import build_feature_cache_from_config
+
+    print(build_feature_cache_from_config(args.config, args.overrides))
+
+
 def _cmd_train(args: argparse.Namespace) -> None:
     from navagent.train.run import train_from_config
 
@@ -312,6 +318,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     trajectories.add_argument("--no-rebalance", action="store_true", help="each record once")
     trajectories.set_defaults(func=_cmd_data_trajectories)
+
+    features = data.add_parser(
+        "features",
+        help="cache the frozen vision tower's outputs for every frame of a train config's mixture "
+        "(written to its data.feature_cache)",
+    )
+    features.add_argument("config", type=Path, help="a train config with data.feature_cache set")
+    features.add_argument("overrides", nargs=argparse.REMAINDER, help="--section.key value ...")
+    features.set_defaults(func=_cmd_data_features)
 
     sceneqa = data.add_parser("sceneqa", help="generate the scene-QA benchmark (rendered views + questions)")
     sceneqa.add_argument("--split", choices=["train", "test"], default="test")

@@ -8,8 +8,12 @@ images of dropped slots are not loaded) and counted: a warning names the record 
 
 Batch (right padding):
     input_ids (B, L) long, attention_mask (B, L) long, labels (B, L) long (-100 at padding),
-    pixel_values (N, 3, S, S) float32 when the batch has images (slot order, row by row),
+    pixel_values (N, 3, S, S) float32 when the batch has images (slot order, row by row) — or, with cached
+        tower features as the frame source, vision_features (N, P, C),
     position_ids (B, L') long — only with packing (see `navagent.train.packing`),
+    label_weights (B, L) float, decision_mask (B, L) bool, decision_answers () long — only with
+        `answer_tokens`: per-token loss weights, the tokens that carry a navigation decision, and how many
+        navigation answers the batch holds (the trainer pops them),
     batch_stats (6,) long — [samples, truncated, answerless, real tokens, row tokens, rows] after splicing; the
         trainer pops it (it works with dataloader worker processes, where the collator's own counters do not
         reach the main process).
@@ -20,17 +24,22 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import torch
 from PIL import Image
 
 from navagent.model import IGNORE_INDEX, IMAGE_TOKEN_INDEX, NavVLMProcessor
+from navagent.train.answer_tokens import AnswerTokens
 from navagent.train.packing import pack_rows, packed_position_ids
 from navagent.train.samples import DataRecordError, Sample, load_sample_images
 
 logger = logging.getLogger(__name__)
 
 BATCH_STATS_KEY = "batch_stats"
+LABEL_WEIGHTS_KEY = "label_weights"
+DECISION_MASK_KEY = "decision_mask"
+DECISION_ANSWERS_KEY = "decision_answers"
 BATCH_STATS_FIELDS = ("samples", "truncated", "answerless", "real_tokens", "row_tokens", "rows")
 
 
@@ -41,9 +50,34 @@ class EncodedSample:
     sample_id: str
     input_ids: list[int]
     labels: list[int]
-    images: list[Image.Image]
+    images: list  # one per kept slot: PIL images, or cached feature tensors (see FrameSource)
     length: int
     truncated: bool
+
+
+class FrameSource(Protocol):
+    """Gives a sample's frames and stacks a batch of them under `batch_key` (a model input name)."""
+
+    batch_key: str
+
+    def load(self, sample: Sample) -> list: ...
+
+    def stack(self, frames: list) -> torch.Tensor: ...
+
+
+class PixelFrames:
+    """Frames as decoded images (`load_sample_images`) -> `pixel_values` (N, 3, S, S) by the processor."""
+
+    batch_key = "pixel_values"
+
+    def __init__(self, processor: NavVLMProcessor):
+        self.processor = processor
+
+    def load(self, sample: Sample) -> list[Image.Image]:
+        return load_sample_images(sample, self.processor.image_processor.size)
+
+    def stack(self, frames: list[Image.Image]) -> torch.Tensor:
+        return self.processor.image_processor(frames)
 
 
 @dataclass
@@ -74,10 +108,19 @@ class SupervisedCollator:
     tokens_per_image: `model.tokens_per_image` (projected features per frame).
     max_length: most tokens per row after splicing (NaVILA: 4096).
     packing: pack the batch's samples into as few rows of `max_length` as possible.
+    frames: where a sample's frames come from (default `PixelFrames`: decoded images -> pixel_values;
+        `navagent.train.feature_cache.CachedFeatureFrames`: cached tower outputs -> vision_features).
+    answer_tokens: adds per-token loss weights and decision flags (`navagent.train.answer_tokens`).
     """
 
     def __init__(
-        self, processor: NavVLMProcessor, tokens_per_image: int, max_length: int = 4096, packing: bool = False
+        self,
+        processor: NavVLMProcessor,
+        tokens_per_image: int,
+        max_length: int = 4096,
+        packing: bool = False,
+        frames: FrameSource | None = None,
+        answer_tokens: AnswerTokens | None = None,
     ):
         if tokens_per_image < 1 or max_length < 1:
             raise ValueError(
@@ -88,6 +131,8 @@ class SupervisedCollator:
                 f"max_length {max_length} cannot hold one image ({tokens_per_image} tokens) and text"
             )
         self.processor = processor
+        self.frames = frames if frames is not None else PixelFrames(processor)
+        self.answer_tokens = answer_tokens
         self.tokens_per_image = tokens_per_image
         self.max_length = max_length
         self.packing = packing
@@ -133,7 +178,7 @@ class SupervisedCollator:
             ids, labels = self._truncate(ids, labels)
             self._warn_truncated(sample.sample_id, length)
             length = self.spliced_length(ids)
-        images = load_sample_images(sample, self.processor.image_processor.size) if sample.images else []
+        images = self.frames.load(sample) if sample.images else []
         images = images[: ids.count(IMAGE_TOKEN_INDEX)]
         return EncodedSample(sample.sample_id, ids, labels, images, length, truncated)
 
@@ -163,6 +208,27 @@ class SupervisedCollator:
                 count,
             )
 
+    def _answer_annotations(
+        self, rows: list[list[EncodedSample]], shape: torch.Size
+    ) -> dict[str, torch.Tensor]:
+        weights = torch.zeros(shape, dtype=torch.float32)
+        decisions = torch.zeros(shape, dtype=torch.bool)
+        answers = 0
+        for index, row in enumerate(rows):
+            start = 0
+            for encoded in row:
+                sample_weights, flags = self.answer_tokens.annotate(encoded.labels)
+                end = start + len(encoded.labels)
+                weights[index, start:end] = torch.tensor(sample_weights)
+                decisions[index, start:end] = torch.tensor(flags, dtype=torch.bool)
+                answers += any(flags)
+                start = end
+        return {
+            LABEL_WEIGHTS_KEY: weights,
+            DECISION_MASK_KEY: decisions,
+            DECISION_ANSWERS_KEY: torch.tensor(answers, dtype=torch.long),
+        }
+
     def _pad_rows(self, rows: list[list[EncodedSample]]) -> dict[str, torch.Tensor]:
         row_ids = [[t for e in row for t in e.input_ids] for row in rows]
         batch = self.processor.pad(row_ids, padding_side="right")
@@ -171,7 +237,9 @@ class SupervisedCollator:
             row_labels = [label for e in row for label in e.labels]
             labels[index, : len(row_labels)] = torch.tensor(row_labels, dtype=torch.long)
         batch["labels"] = labels
+        if self.answer_tokens is not None:
+            batch.update(self._answer_annotations(rows, labels.shape))
         images = [image for row in rows for e in row for image in e.images]
         if images:
-            batch["pixel_values"] = self.processor.image_processor(images)
+            batch[self.frames.batch_key] = self.frames.stack(images)
         return batch

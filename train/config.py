@@ -32,7 +32,11 @@ class ModelSection:
 
 @dataclass
 class DataSection:
-    """Training data: registry file, data root, mixture (string or {name: weight} with num_samples)."""
+    """Training data: registry file, data root, mixture (string or {name: weight} with num_samples).
+
+    feature_cache: a folder of cached vision-tower outputs (`navagent data features CONFIG` writes it;
+    needs train.freeze_vision_tower) read instead of decoding images. stop_weight: loss weight of the tokens
+    of STOP answers (`navagent.train.answer_tokens`)."""
 
     registry: str = "configs/data/registry.yaml"
     root: str = "data"
@@ -43,6 +47,8 @@ class DataSection:
     group_by_length: bool = False
     verify_files: bool = True
     seed: int = 0
+    feature_cache: str | None = None
+    stop_weight: float = 1.0
 
 
 @dataclass
@@ -107,6 +113,12 @@ class TrainConfig:
         for key in ("max_length", "seed"):
             if getattr(self.data, key) < (1 if key == "max_length" else 0):
                 raise ValueError(f"config: data.{key} is out of range: {getattr(self.data, key)}")
+        if self.data.feature_cache is not None and not self.train.freeze_vision_tower:
+            raise ValueError(
+                "config: data.feature_cache needs train.freeze_vision_tower: true (cached features)"
+            )
+        if not self.data.stop_weight > 0:
+            raise ValueError(f"config: data.stop_weight must be > 0, got {self.data.stop_weight}")
         if not 0 <= self.train.warmup_ratio < 1:
             raise ValueError(f"config: train.warmup_ratio must lie in [0, 1), got {self.train.warmup_ratio}")
         for key in ("batch_size", "gradient_accumulation_steps", "logging_steps", "save_steps"):

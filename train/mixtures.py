@@ -8,7 +8,8 @@ Registry (`configs/data/registry.yaml`)::
 
 Entry fields: `type` (conversation | navigation | vqa | easy_vqa), `root` (the entry's data root: relative
 to the run's data root, or absolute), `annotations` (relative to the entry's root, or absolute), `num_frames`
-(navigation frames / video frames), `split` (easy_vqa), `limit` (keep the first `limit` records).
+(navigation frames / video frames), `split` (easy_vqa), `limit` (keep the first `limit` records), `mirror`
+(navigation: add each record's mirrored twin — flipped frames, left/right swapped in the text).
 
 Mixture: a string `"r2r+easyvqa*2"` — each term a registry name with an optional repeat factor (`*2` = two
 copies, `*0.5` = a seeded half, `*2.5` = two copies and a seeded half) — or a mapping of weights
@@ -57,6 +58,7 @@ class DatasetEntry:
     num_frames: int = 8
     split: str = "train"
     limit: int | None = None
+    mirror: bool = False
 
 
 @dataclass(frozen=True)
@@ -136,7 +138,9 @@ def build_dataset(entry: DatasetEntry, data_root: str | Path, verify_files: bool
     if entry.type == "conversation":
         dataset = load_conversation_dataset(annotations, root, entry.name, entry.num_frames, verify_files)
     elif entry.type == "navigation":
-        dataset = load_navigation_dataset(annotations, root, entry.name, entry.num_frames, verify_files)
+        dataset = load_navigation_dataset(
+            annotations, root, entry.name, entry.num_frames, verify_files, entry.mirror
+        )
     else:
         dataset = load_vqa_dataset(annotations, root, entry.name, verify_files)
     if entry.limit is not None:
@@ -232,6 +236,10 @@ def _check_entry_types(entry: DatasetEntry, path: Path) -> None:
     if isinstance(entry.num_frames, bool) or not isinstance(entry.num_frames, int) or entry.num_frames < 1:
         raise MixtureError(
             f"{path}: dataset {entry.name!r}: num_frames must be an int >= 1, got {entry.num_frames!r}"
+        )
+    if not isinstance(entry.mirror, bool) or (entry.mirror and entry.type != "navigation"):
+        raise MixtureError(
+            f"{path}: dataset {entry.name!r}: mirror must be true/false, for navigation data only"
         )
     if entry.limit is not None and (not isinstance(entry.limit, int) or entry.limit < 1):
         raise MixtureError(f"{path}: dataset {entry.name!r}: limit must be an int >= 1, got {entry.limit!r}")

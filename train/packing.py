@@ -81,6 +81,7 @@ def forward_packed(model: nn.Module, core: nn.Module, inputs: dict, **loss_kwarg
         pixel_values=inputs.get("pixel_values"),
         labels=inputs["labels"],
         padding_side="right",
+        vision_features=inputs.get("vision_features"),
     )
     if spliced.inputs_embeds.shape[:2] != position_ids.shape:
         raise ValueError(

@@ -32,8 +32,10 @@ from navagent.model import (
     load_tiny_model_spec,
     save_model_and_processor,
 )
+from navagent.train.answer_tokens import AnswerTokens
 from navagent.train.collate import SupervisedCollator
-from navagent.train.config import ModelSection, TrainConfig, load_train_config, save_train_config
+from navagent.train.config import ConfigError, ModelSection, TrainConfig, load_train_config, save_train_config
+from navagent.train.feature_cache import CachedFeatureFrames, FeatureCache, build_feature_cache
 from navagent.train.lora import apply_lora, merge_lora
 from navagent.train.mixtures import MixtureDataset, build_mixture, load_registry
 from navagent.train.trainer import NavVLMTrainer, freeze_parts
@@ -58,7 +60,12 @@ def run_training(config: TrainConfig) -> Path:
     mixture = build_training_mixture(config)
     _print_main(f"training mixture ({config.data.mixture}):\n{mixture.summary()}")
     collator = SupervisedCollator(
-        processor, model.tokens_per_image, config.data.max_length, config.data.packing
+        processor,
+        model.tokens_per_image,
+        config.data.max_length,
+        config.data.packing,
+        frames=_frame_source(config, model),
+        answer_tokens=AnswerTokens(processor, config.data.stop_weight),
     )
     frozen = [
         part
@@ -102,6 +109,30 @@ def load_model_for_training(section: ModelSection, dtype: torch.dtype = torch.fl
     else:
         model, processor = load_model_and_processor(section.path, dtype, None, section.attn_implementation)
     return model.train(), processor
+
+
+def _frame_source(config: TrainConfig, model) -> CachedFeatureFrames | None:
+    """Cached tower outputs when `data.feature_cache` is set (checked against the model's tower), else None
+    (the collator decodes images)."""
+    if config.data.feature_cache is None:
+        return None
+    cache = FeatureCache(config.data.feature_cache)
+    cache.check_matches(model)
+    return CachedFeatureFrames(cache, config.data.root)
+
+
+def build_feature_cache_from_config(
+    config_path: str | Path, overrides: list[str] | tuple[str, ...] = ()
+) -> Path:
+    """Stage 1 of a frozen-tower run: the model's tower on every frame of the config's mixture, written to
+    `data.feature_cache` (`navagent data features CONFIG`)."""
+    config = load_train_config(config_path, overrides)
+    if config.data.feature_cache is None:
+        raise ConfigError(f"{config_path}: data.feature_cache is not set (where should the cache go?)")
+    model, processor = load_model_for_training(config.model)
+    mixture = build_training_mixture(config)
+    samples = (sample for source in mixture.sources for sample in source.samples)
+    return build_feature_cache(model, processor, samples, config.data.root, config.data.feature_cache)
 
 
 def build_training_mixture(config: TrainConfig) -> MixtureDataset:

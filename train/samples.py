@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageOps
 
 from navagent.model import IMAGE_TOKEN
 
@@ -51,11 +51,14 @@ class Sample:
     messages: ({"role": "user" | "assistant", "content": str}, ...), starting with the user, ending with the
         assistant, alternating.
     images: one entry per `<image>` placeholder (a `VideoClip` counts as `num_frames` placeholders).
+    mirrored: the images are shown flipped left-right (the text is mirrored by whoever made the sample,
+        e.g. `navagent.train.datasets.navigation`).
     """
 
     sample_id: str
     messages: tuple[dict[str, str], ...]
     images: tuple[ImageRef, ...] = ()
+    mirrored: bool = False  # every image is flipped left-right when loaded (mirror augmentation)
 
     @property
     def num_images(self) -> int:
@@ -120,8 +123,8 @@ def check_files_exist(sample: Sample) -> None:
 
 
 def load_sample_images(sample: Sample, black_size: int) -> list[Image.Image]:
-    """All images of `sample` in placeholder order (RGB PIL images; black padding frames are
-    `black_size` x `black_size`). Missing or unreadable files raise DataRecordError naming the record."""
+    """All images of `sample` in placeholder order (RGB PIL images, flipped left-right for a mirrored sample;
+    black padding frames are `black_size` x `black_size`). Missing or unreadable files raise DataRecordError naming the record."""
     images: list[Image.Image] = []
     for ref in sample.images:
         if ref is None:
@@ -130,7 +133,7 @@ def load_sample_images(sample: Sample, black_size: int) -> list[Image.Image]:
             images.extend(_load_clip(ref, sample.sample_id))
         else:
             images.append(_open_rgb(ref, sample.sample_id))
-    return images
+    return [ImageOps.mirror(image) for image in images] if sample.mirrored else images
 
 
 def uniform_frame_indices(total: int, num_frames: int) -> list[int]:

@@ -6,6 +6,9 @@
 * Length-grouped sampling from precomputed lengths, reshuffled per epoch from (seed, epoch), so a resumed
   run sees the same order as an uninterrupted one.
 * The collator's `batch_stats` are summed (truncated samples, share of non-padding tokens) and logged.
+* With the collator's answer annotations (`navagent.train.answer_tokens`), the loss is the token
+  cross-entropy with per-token weights (e.g. STOP answers weighted up), and ``decision_nats`` — the loss of
+  the decision tokens per navigation answer — is logged beside it.
 * Batches without images still run a black frame through the vision tower and projector (contributing
   0 to the loss) when training on several processes, so every rank calls the same modules: ZeRO-3 gathers
   stay in step and DDP sees every parameter used.
@@ -19,12 +22,21 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import Sampler
 from transformers import Trainer
 from transformers.trainer_pt_utils import get_length_grouped_indices
 
-from navagent.train.collate import BATCH_STATS_FIELDS, BATCH_STATS_KEY, CollatorStats
+from navagent.model import IGNORE_INDEX
+from navagent.train.collate import (
+    BATCH_STATS_FIELDS,
+    BATCH_STATS_KEY,
+    DECISION_ANSWERS_KEY,
+    DECISION_MASK_KEY,
+    LABEL_WEIGHTS_KEY,
+    CollatorStats,
+)
 from navagent.train.packing import forward_packed
 
 MODEL_PARTS = ("vision_tower", "mm_projector", "llm")
@@ -117,6 +129,7 @@ class NavVLMTrainer(Trainer):
         self.touch_vision_on_text_only = touch_vision_on_text_only
         self.collator_stats = CollatorStats()
         self._logged_stats = CollatorStats()
+        self.decision_stats = [0.0, 0]  # decision tokens' summed loss, navigation answers (since last log)
 
     # ---- optimizer ----
     def create_optimizer(self, model=None):
@@ -165,16 +178,60 @@ class NavVLMTrainer(Trainer):
         stats = inputs.pop(BATCH_STATS_KEY, None)
         if stats is not None and model.training:
             self.collator_stats.add(stats.tolist())
+        annotations = [
+            inputs.pop(k, None) for k in (LABEL_WEIGHTS_KEY, DECISION_MASK_KEY, DECISION_ANSWERS_KEY)
+        ]
         loss_kwargs = {"num_items_in_batch": num_items_in_batch} if num_items_in_batch is not None else {}
-        if "position_ids" in inputs:
+        if annotations[0] is not None:
+            outputs = self._weighted_loss(model, inputs, *annotations, num_items_in_batch)
+        elif "position_ids" in inputs:
             outputs = forward_packed(model, unwrap_navvlm(model), inputs, **loss_kwargs)
         else:
             outputs = model(**inputs, use_cache=False, **loss_kwargs)
         loss = outputs.loss
-        if "pixel_values" not in inputs and self._touch_vision():
+        if "pixel_values" not in inputs and "vision_features" not in inputs and self._touch_vision():
             loss = loss + self._vision_path_touch(model).to(loss.dtype)
         loss = self._scale_for_devices(loss, num_items_in_batch)
         return (loss, outputs) if return_outputs else loss
+
+    def _weighted_loss(self, model, inputs, weights, decisions, answers, num_items_in_batch):
+        """Token cross-entropy with per-token weights (B, L); also sums the decision tokens' loss for the log.
+
+        The label tokens keep their order through splicing (image positions are never labels), so the k-th
+        label token of the spliced batch is the k-th of the collator's (B, L) annotations."""
+        core = unwrap_navvlm(model)
+        packed = "position_ids" in inputs
+        spliced = core.prepare_multimodal_inputs(
+            inputs["input_ids"],
+            inputs["attention_mask"],
+            pixel_values=inputs.get("pixel_values"),
+            labels=inputs["labels"],
+            padding_side="right",
+            vision_features=inputs.get("vision_features"),
+        )
+        device = spliced.inputs_embeds.device
+        extra = (
+            {"attention_mask": None, "position_ids": inputs["position_ids"].to(device)}
+            if packed
+            else {"attention_mask": spliced.attention_mask}
+        )
+        outputs = model(inputs_embeds=spliced.inputs_embeds, use_cache=False, **extra)
+        targets = spliced.labels[:, 1:]
+        trained = targets != IGNORE_INDEX
+        token_loss = F.cross_entropy(
+            outputs.logits[:, :-1][trained].float(), targets[trained], reduction="none"
+        )
+        original = inputs["labels"][:, 1:].to(device) != IGNORE_INDEX
+        token_weights = weights[:, 1:].to(device)[original]
+        if token_weights.shape != token_loss.shape:
+            raise ValueError(f"{token_weights.numel()} label weights for {token_loss.numel()} label tokens")
+        denominator = num_items_in_batch if num_items_in_batch is not None else token_loss.numel()
+        outputs.loss = (token_loss * token_weights).sum() / denominator
+        if model.training:
+            decision = decisions[:, 1:].to(device)[original]
+            self.decision_stats[0] += float(token_loss[decision].detach().sum())
+            self.decision_stats[1] += int(answers)
+        return outputs
 
     def _vision_path_touch(self, model) -> torch.Tensor:
         """0 * (features of one black frame): runs the vision tower and projector without changing the loss."""
@@ -207,4 +264,7 @@ class NavVLMTrainer(Trainer):
             logs["non_padding_share"] = round(new.non_padding_share, 4)
             logs["truncated_samples"] = self.collator_stats.truncated
             self._logged_stats = CollatorStats(*(getattr(self.collator_stats, f) for f in BATCH_STATS_FIELDS))
+        if self.decision_stats[1]:
+            logs["decision_nats"] = round(self.decision_stats[0] / self.decision_stats[1], 4)
+            self.decision_stats = [0.0, 0]
         super().log(logs, *args, **kwargs)

@@ -60,6 +60,27 @@ def normalize_instruction(text: str) -> str:
     return re.sub(r"\s+\.", ".", text)
 
 
+_LEFT_RIGHT = re.compile(r"\b(left|right|Left|Right|LEFT|RIGHT)\b")
+_MIRRORED_WORD = {
+    "left": "right",
+    "right": "left",
+    "Left": "Right",
+    "Right": "Left",
+    "LEFT": "RIGHT",
+    "RIGHT": "LEFT",
+}
+
+
+def mirror_left_right(text: str) -> str:
+    """The text of the mirrored world: every whole word "left" and "right" swapped (case kept). Used with
+    frames flipped left-right for mirror augmentation (instructions and action sentences alike).
+
+    >>> mirror_left_right("Turn left, then keep the sofa on your right. The next action is turn right 30 degree.")
+    'Turn right, then keep the sofa on your left. The next action is turn left 30 degree.'
+    """
+    return _LEFT_RIGHT.sub(lambda m: _MIRRORED_WORD[m.group()], text)
+
+
 def sample_frame_indices(num_observations: int, num_frames: int = DEFAULT_NUM_FRAMES) -> list[int | None]:
     """Which history frames the prompt shows: ``num_frames`` entries, each an index into the episode's
     frames (0 = first observation, ``num_observations - 1`` = current) or None for a black padding frame.

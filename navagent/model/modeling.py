@@ -87,7 +87,14 @@ class NavVLMForCausalLM(NavVLMPreTrainedModel, GenerationMixin):
 
     def encode_images(self, pixel_values: torch.Tensor) -> torch.Tensor:
         """pixel_values (N, 3, H, W) -> projected features (N, T, hidden_size) in the LLM's dtype."""
-        features = self.mm_projector(self.vision_tower(pixel_values).to(self._projector_dtype()))
+        return self.project_vision_features(self.vision_tower(pixel_values))
+
+    def project_vision_features(self, vision_features: torch.Tensor) -> torch.Tensor:
+        """Vision-tower outputs (N, P, C) -> projected features (N, T, hidden_size) in the LLM's dtype.
+
+        `encode_images` = tower + this; training from cached tower outputs (`navagent.train.feature_cache`)
+        calls it directly, so a frozen tower is never run twice on the same frame."""
+        features = self.mm_projector(vision_features.to(self._projector_dtype()))
         return features.to(self.get_input_embeddings().weight.dtype)
 
     def _projector_dtype(self) -> torch.dtype:
@@ -101,13 +108,20 @@ class NavVLMForCausalLM(NavVLMPreTrainedModel, GenerationMixin):
         image_features: Sequence[torch.Tensor] | torch.Tensor | None = None,
         labels: torch.Tensor | None = None,
         padding_side: str = "right",
+        vision_features: torch.Tensor | None = None,
     ) -> MultimodalInputs:
-        """Embed `input_ids` (B, L) and splice images in; give either pixel_values (N, 3, H, W) or
-        image_features (N tensors of shape (T, D), one per slot in reading order), not both."""
-        if pixel_values is not None and image_features is not None:
-            raise ValueError("pass either pixel_values or image_features, not both")
+        """Embed `input_ids` (B, L) and splice images in; give at most one of pixel_values (N, 3, H, W),
+        vision_features (N, P, C: vision-tower outputs, e.g. cached) or image_features (N tensors of shape
+        (T, D), already projected, one per slot in reading order)."""
+        given = [x is not None for x in (pixel_values, vision_features, image_features)]
+        if sum(given) > 1:
+            raise ValueError("pass at most one of pixel_values, vision_features and image_features")
         if pixel_values is not None:
             image_features = self.encode_images(pixel_values)
+        elif vision_features is not None:
+            image_features = self.project_vision_features(
+                vision_features.to(self.get_input_embeddings().weight.device)
+            )
         device = self.get_input_embeddings().weight.device
         input_ids = input_ids.to(device)
         attention_mask = attention_mask.to(device) if attention_mask is not None else None
@@ -131,6 +145,7 @@ class NavVLMForCausalLM(NavVLMPreTrainedModel, GenerationMixin):
         image_features: Sequence[torch.Tensor] | torch.Tensor | None = None,
         labels: torch.Tensor | None = None,
         inputs_embeds: torch.Tensor | None = None,
+        vision_features: torch.Tensor | None = None,
         **kwargs,
     ) -> CausalLMOutputWithPast:
         """Loss (when labels are given) and logits (B, L', V) over the spliced sequence.
@@ -143,14 +158,14 @@ class NavVLMForCausalLM(NavVLMPreTrainedModel, GenerationMixin):
             if input_ids is None:
                 raise ValueError("forward needs input_ids or inputs_embeds")
             spliced = self.prepare_multimodal_inputs(
-                input_ids, attention_mask, pixel_values, image_features, labels, padding_side="right"
+                input_ids, attention_mask, pixel_values, image_features, labels, "right", vision_features
             )
             inputs_embeds, attention_mask, labels = (
                 spliced.inputs_embeds,
                 spliced.attention_mask,
                 spliced.labels,
             )
-        elif pixel_values is not None or image_features is not None:
+        elif pixel_values is not None or image_features is not None or vision_features is not None:
             raise ValueError("images cannot be combined with inputs_embeds; pass input_ids with image slots")
         return self.llm(inputs_embeds=inputs_embeds, attention_mask=attention_mask, labels=labels, **kwargs)
 

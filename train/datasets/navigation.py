@@ -15,7 +15,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from navagent.agent.prompts import navigation_prompt, normalize_instruction, sample_frame_indices
+from navagent.agent.prompts import (
+    mirror_left_right,
+    navigation_prompt,
+    normalize_instruction,
+    sample_frame_indices,
+)
 from navagent.train.datasets.base import SampleDataset, read_records, record_name
 from navagent.train.samples import DataRecordError, Sample, resolve_under_root
 
@@ -26,25 +31,37 @@ def load_navigation_dataset(
     name: str = "navigation",
     num_frames: int = 8,
     verify_files: bool = True,
+    mirror: bool = False,
 ) -> SampleDataset:
-    """Read NaVILA records from `annotations`; frame paths are relative to `data_root`."""
+    """Read NaVILA records from `annotations`; frame paths are relative to `data_root`. With `mirror`, every
+    record also gives its mirrored twin (`navigation_sample(..., mirrored=True)`, id suffix "~mirror")."""
     records = read_records(annotations)
-    samples = [
-        navigation_sample(record, record_name(name, record, index, id_key="video_id"), data_root, num_frames)
-        for index, record in enumerate(records)
-    ]
+    samples = []
+    for index, record in enumerate(records):
+        sample_id = record_name(name, record, index, id_key="video_id")
+        samples.append(navigation_sample(record, sample_id, data_root, num_frames))
+        if mirror:
+            samples.append(navigation_sample(record, f"{sample_id}~mirror", data_root, num_frames, True))
     return SampleDataset(name, samples, verify_files)
 
 
-def navigation_sample(record: dict, sample_id: str, data_root: Path, num_frames: int = 8) -> Sample:
-    """One navigation record -> Sample with `num_frames` image slots (None = black padding frame)."""
+def navigation_sample(
+    record: dict, sample_id: str, data_root: Path, num_frames: int = 8, mirrored: bool = False
+) -> Sample:
+    """One navigation record -> Sample with `num_frames` image slots (None = black padding frame).
+
+    `mirrored`: the record as it happens in the mirror image of the house — frames flipped left-right, and
+    "left" / "right" swapped in the instruction and the answer (`mirror_left_right`)."""
     paths = navigation_frame_paths(record, data_root, f"record {sample_id}")
     images = tuple(None if i is None else paths[i] for i in sample_frame_indices(len(paths), num_frames))
+    instruction, answer = record["q"], record["a"]
+    if mirrored:
+        instruction, answer = mirror_left_right(instruction), mirror_left_right(answer)
     messages = (
-        {"role": "user", "content": navigation_prompt(normalize_instruction(record["q"]), num_frames)},
-        {"role": "assistant", "content": record["a"]},
+        {"role": "user", "content": navigation_prompt(normalize_instruction(instruction), num_frames)},
+        {"role": "assistant", "content": answer},
     )
-    return Sample(sample_id, messages, images)
+    return Sample(sample_id, messages, images, mirrored)
 
 
 def navigation_frame_paths(record: dict, data_root: Path, where: str) -> list[Path]:
