@@ -6,6 +6,12 @@ tokenizer's chat template). Lengths count what the language model sees after spl
 `tokens_per_image`. A sample longer than `max_length` is cut at the end (an image slot is never split; the
 images of dropped slots are not loaded) and counted: a warning names the record and the running count.
 
+NaVILA cuts twice: its collator keeps `model_max_length` ids (a slot counts 1), then its model cuts each row
+after splicing (`llava/model/llava_arch.py`; here `splice_image_features(max_length=...)`), which can cut an
+image partway. This collator instead drops a slot whose features would cross `max_length`, with its image:
+the row is NaVILA's minus trailing image positions, all labelled -100, so the trained tokens and the loss are
+the same (tests/train/test_train_navila_records.py) and one image fewer is encoded (docs/NAVILA_COMPAT.md).
+
 Batch (right padding):
     input_ids (B, L) long, attention_mask (B, L) long, labels (B, L) long (-100 at padding),
     pixel_values (N, 3, S, S) float32 when the batch has images (slot order, row by row) — or, with cached

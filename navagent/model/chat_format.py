@@ -4,6 +4,8 @@ A conversation is a list of messages `{"role": "user" | "assistant", "content": 
 `<image>` placeholders. `render_chat` returns the prompt text; `chat_add_special_tokens` says whether the
 tokenizer should add its own BOS when tokenising that text (VILA's llama_3 text already starts with
 `<|begin_of_text|>` and the tokenizer adds another: NaVILA sequences start with two BOS tokens).
+`normalize_training_messages` is NaVILA's whitespace rule for training conversations (not for prompts at
+inference, which NaVILA's evaluation templates as given).
 """
 
 from __future__ import annotations
@@ -73,6 +75,14 @@ def render_llama3(messages: Sequence[Message], add_generation_prompt: bool = Tru
         if content is not None:
             text += content + (LLAMA3_EOT if index < len(turns) - 1 else LLAMA3_END_OF_TEXT)
     return text
+
+
+def normalize_training_messages(messages: Sequence[Message]) -> list[Message]:
+    """NaVILA's normalisation of a training conversation before templating: every message value goes through
+    `removeprefix("\\n").strip()` until it no longer changes (NaVILA's `llava/utils/tokenizer.py`
+    `tokenize_conversation`). One `str.strip()` reaches that fixed point: it already removes a leading
+    line break and all other outer whitespace. Returns new message dicts."""
+    return [{**message, "content": message["content"].strip()} for message in messages]
 
 
 def chat_add_special_tokens(chat_format: str) -> bool:

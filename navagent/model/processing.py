@@ -21,6 +21,7 @@ from navagent.model.chat_format import (
     LLAMA3_SYSTEM,
     Message,
     chat_add_special_tokens,
+    normalize_training_messages,
     render_chat,
 )
 from navagent.model.configuration import CHAT_FORMATS, IGNORE_INDEX, IMAGE_TOKEN_INDEX
@@ -96,8 +97,9 @@ class NavVLMProcessor:
 
     def tokenize_conversation(self, messages: Sequence[Message]) -> TokenizedConversation:
         """Training ids and labels: assistant answers (with their closing token) are labelled, the rest is
-        IGNORE_INDEX. Segments are tokenised separately; their boundaries sit at special tokens or line breaks."""
-        segments = self._conversation_segments(messages)
+        IGNORE_INDEX. Message values are first stripped (NaVILA's `normalize_training_messages`). Segments are
+        tokenised separately; their boundaries sit at special tokens or line breaks."""
+        segments = self._conversation_segments(normalize_training_messages(messages))
         input_ids: list[int] = []
         labels: list[int] = []
         for index, (text, is_target) in enumerate(segments):

@@ -3,10 +3,18 @@
 Each occurrence of `image_token_index` (-200) in `input_ids` is one slot; slots are filled, in reading order
 (row 0 left to right, then row 1, ...), by the next image's T feature vectors. Padding (attention_mask == 0)
 is dropped first and the expanded rows are padded again on the requested side.
+
+Second truncation (NaVILA's `llava/model/llava_arch.py`, `prepare_inputs_labels_for_multimodal`): image features
+make a row longer than its ids, so with `max_length` set (NaVILA: the LLM config's `tokenizer_model_max_length`,
+= the training `model_max_length`) every expanded row keeps only its first `max_length` positions — embeddings,
+labels and image positions alike, an image's features possibly cut partway — before the rows are padded. NaVILA
+cuts in training and in generation alike (a long prompt loses its end) and warns "Inputs truncated!"; a
+warning here counts the rows cut.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -14,6 +22,8 @@ import torch
 from torch import nn
 
 from navagent.model.configuration import IGNORE_INDEX
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -47,6 +57,7 @@ def splice_image_features(
     image_token_index: int,
     labels: torch.Tensor | None = None,
     padding_side: str = "right",
+    max_length: int | None = None,
 ) -> MultimodalInputs:
     """Build language-model inputs from token ids with image slots.
 
@@ -57,6 +68,8 @@ def splice_image_features(
         embed_tokens: the language model's input embedding module.
         labels: (B, L) or None; copied for text tokens, IGNORE_INDEX for image feature positions.
         padding_side: "right" (training) or "left" (generation) for the re-padded rows.
+        max_length: when set, each expanded row is cut to its first `max_length` positions before padding
+            (NaVILA's second truncation, see module docstring); None keeps whole rows.
     Raises:
         ValueError: when the number of slots differs from the number of images, or shapes disagree.
     """
@@ -74,6 +87,8 @@ def splice_image_features(
         )
     if padding_side not in ("left", "right"):
         raise ValueError(f"padding_side must be 'left' or 'right', got {padding_side!r}")
+    if max_length is not None and max_length < 1:
+        raise ValueError(f"max_length must be >= 1 or None, got {max_length}")
     slots_per_row = count_image_slots(input_ids, attention_mask, image_token_index)
     if sum(slots_per_row) != len(image_features):
         raise ValueError(
@@ -94,6 +109,8 @@ def splice_image_features(
         )
         for b in range(input_ids.shape[0])
     ]
+    if max_length is not None:
+        rows = _truncate_rows(rows, max_length)
     return _pad_rows(rows, padding_side, with_labels=labels is not None)
 
 
@@ -126,6 +143,29 @@ def _splice_row(ids, mask, embeds, labels, features, image_token_index):
         start = slot + 1
     row_labels = torch.cat(label_pieces) if labels is not None else None
     return torch.cat(pieces), row_labels, torch.cat(image_pieces)
+
+
+def _truncate_rows(rows, max_length: int):
+    """Cut each (embeds, labels, image_positions) row to its first `max_length` positions; warn with the count."""
+    long_rows = [embeds.shape[0] for embeds, _, _ in rows if embeds.shape[0] > max_length]
+    if long_rows:
+        logger.warning(
+            "%d of %d row(s) are longer than max_length %d after splicing image features (longest %d): cut to "
+            "%d positions, as NaVILA's llava_arch.py does",
+            len(long_rows),
+            len(rows),
+            max_length,
+            max(long_rows),
+            max_length,
+        )
+    return [
+        (
+            embeds[:max_length],
+            None if row_labels is None else row_labels[:max_length],
+            row_images[:max_length],
+        )
+        for embeds, row_labels, row_images in rows
+    ]
 
 
 def _pad_rows(rows, padding_side: str, with_labels: bool) -> MultimodalInputs:

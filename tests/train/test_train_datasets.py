@@ -66,13 +66,16 @@ def test_video_records_expand_the_video_placeholder_to_sampled_frames(tmp_path):
     [
         ({"id": "r1", "conversations": []}, "'conversations' must be a non-empty list"),
         (
-            {"id": "r2", "image": "a.jpg", "conversations": _conversation("no placeholder")},
-            "0 <image> placeholder",
+            {"id": "r2", "image": "a.jpg", "conversations": _conversation("<image> and <image>")},
+            "2 <image> placeholder",
         ),
         ({"id": "r3", "frames": ["a.jpg", "b.jpg"], "conversations": _conversation("<image>\nx")}, "2 image"),
         ({"id": "r4", "conversations": _conversation("<image>\nx")}, "1 <image> placeholder"),
-        ({"id": "r5", "conversations": [{"from": "gpt", "value": "hi"}]}, "expected 'user'"),
-        ({"id": "r6", "conversations": [{"from": "robot", "value": "hi"}]}, "'from' = 'robot'"),
+        ({"id": "r5", "conversations": [{"from": "gpt", "value": "hi"}] * 2}, "expected 'user'"),
+        (
+            {"id": "r6", "conversations": _conversation("hi") + [{"from": "robot", "value": "hi"}]},
+            "'from' = 'robot'",
+        ),
         ({"id": "r7", "conversations": _conversation("hello", answer=" ")}, r"turn 1 \(assistant\) is empty"),
         ({"id": "r8", "conversations": [{"from": "human", "value": "hi"}]}, "ends with a user turn"),
         (
