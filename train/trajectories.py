@@ -2,11 +2,13 @@
 
 For every episode of ``{episodes_dir}/{split}/{split}.json.gz`` (R2R-CE layout):
 
-1. **Oracle walk.** ``ShortestPathFollower.follow_waypoints`` walks the episode's ``reference_path`` points in
-   order, then the (first) goal, ending with STOP: low-level actions ``a_0 .. a_{T-1}`` (``a_{T-1}`` = STOP)
-   and the pose before each, ``s_0`` (the start) .. ``s_{T-1}``. Points a hair off the navigable area are
-   snapped onto it (at most `MAX_SNAP` = 0.1 m, `snap_to_free`). An episode whose walk does not end within
-   `MAX_ORACLE_ERROR` of the goal (or whose waypoints are unreachable) is an error naming it.
+1. **Expert walk.** The route expert (`navagent.envs.builtin.expert.RouteExpert`: route choices, no heading
+   jitter) walks the episode's ``reference_path`` points in order, then the (first) goal, ending with STOP
+   within 0.2 m of the goal: low-level actions ``a_0 .. a_{T-1}`` (``a_{T-1}`` = STOP) and the pose before
+   each, ``s_0`` (the start) .. ``s_{T-1}``. Points a hair off the navigable area are snapped onto it (at most
+   ``expert.MAX_SNAP`` = 0.1 m, ``expert.snap_to_free``). An episode whose walk does not end within `MAX_ORACLE_ERROR` of the
+   goal (or whose route is unreachable) is an error naming it. (The episode's ground truth, written by the
+   generator with ``ShortestPathFollower``, is not used here and stays the benchmark's reference.)
 2. **Frames.** One RGB frame per low-level step, the observation before the action: frame ``i`` is the view
    from ``s_i`` (frame 0 the start view, frame ``T-1`` the view in which the oracle stops), saved as JPEG
    under ``{out_dir}/frames/{video}/frame_{i}.jpg`` with ``video = "{split}_{episode_id}"``.
@@ -18,7 +20,7 @@ For every episode of ``{episodes_dir}/{split}/{split}.json.gz`` (R2R-CE layout):
    the 10 canonical action sentences; the last record of each walk is the STOP sentence.
 4. **Recovery** (``recovery_per_episode > 0``; `navagent.train.recovery`): records ``"{video}-r{k}"`` whose
    frames are the path frames ``0 .. p-1`` followed by the perturbed view ``"{video}/recovery_{k}.jpg"``, and
-   whose answer is the oracle's first correcting action from the perturbed pose.
+   whose answer is the expert's first decision from the perturbed pose (rejoining the route where it left).
 5. **Rebalancing.** Each record is written ``rebalance[label_key(a)]`` times in a row (default STOP ×3,
    30° and 45° turns ×2, anything unlisted ×1). Keys: `LABEL_KEYS`.
 
@@ -46,7 +48,7 @@ from tqdm import tqdm
 
 from navagent.agent.actions import MidLevelAction, merge_low_level_steps
 from navagent.envs.base import Action, AgentState, Episode
-from navagent.envs.builtin.follower import ShortestPathFollower
+from navagent.envs.builtin.expert import RouteExpert, episode_route
 from navagent.envs.builtin.free_space import FreeSpace
 from navagent.envs.builtin.sim import BuiltinNavEnv, Scene, SimConfig
 from navagent.envs.episodes import json_bytes, load_episodes, r2r_episodes_path, write_bytes_atomic
@@ -55,10 +57,8 @@ from navagent.train.recovery import RecoverySample, sample_recoveries
 SIMULATORS = ("builtin", "habitat")
 LABEL_KEYS = ("stop", "forward_25", "forward_50", "forward_75", "turn_15", "turn_30", "turn_45")
 DEFAULT_REBALANCE = MappingProxyType({"stop": 3, "turn_30": 2, "turn_45": 2})
-MAX_ORACLE_ERROR = 0.5  # metres: the oracle walk must end this close (geodesic) to the goal
+MAX_ORACLE_ERROR = 0.5  # metres: the expert's walk must end this close (geodesic) to the goal
 MAX_STEPS = 500  # VLN-CE's episode step limit
-MAX_SNAP = 0.1  # metres a reference point may be moved to reach the navigable area
-_SNAP_SPACING = 0.005  # metres between the candidate points of a snap
 _SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]*")
 
 
@@ -72,13 +72,15 @@ class SimulatorNotAvailableError(ValueError):
 
 @dataclass(frozen=True)
 class OracleWalk:
-    """The oracle's walk through one episode.
+    """The expert's walk through one episode.
 
-    waypoints: the points walked through (reference path, then the goal), each (3,).
-    actions: (T,) low-level actions, the last is STOP. states: (T,) the pose before each action.
+    waypoints: the route walked (reference path, then the goal), each (3,). expert: the route expert that
+    walked it (reused for recovery labels). actions: (T,) low-level actions, the last is STOP. states: (T,)
+    the pose before each action.
     """
 
     waypoints: tuple[np.ndarray, ...]
+    expert: RouteExpert
     actions: tuple[int, ...]
     states: tuple[AgentState, ...]
 
@@ -116,60 +118,36 @@ def check_rebalance(rebalance: Mapping[str, int] | None) -> dict[str, int]:
     return table
 
 
-def snap_to_free(free_space: FreeSpace, point: np.ndarray, max_offset: float = MAX_SNAP) -> np.ndarray | None:
-    """``point`` (3,) when free, else the nearest free point of a 5 mm grid within ``max_offset`` metres
-    (planar; y kept), None when there is none. Reference paths may graze obstacles: the built-in generator's
-    resampling cuts path corners by about a millimetre, and R2R-CE paths come from another navmesh."""
-    point = np.asarray(point, dtype=np.float64)
-    if free_space.is_free(point[0], point[2]):
-        return point
-    steps = np.arange(-max_offset, max_offset + 1e-9, _SNAP_SPACING)
-    offsets = np.stack(np.meshgrid(steps, steps, indexing="ij"), axis=-1).reshape(-1, 2)  # (M, 2)
-    offsets = offsets[np.hypot(*offsets.T) <= max_offset + 1e-9]
-    offsets = offsets[np.argsort(np.hypot(*offsets.T), kind="stable")]  # nearest first, fixed tie order
-    free = free_space.are_free(point[[0, 2]] + offsets)
-    if not free.any():
-        return None
-    dx, dz = offsets[int(np.argmax(free))]
-    return np.array([point[0] + dx, point[1], point[2] + dz])
-
-
 def oracle_waypoints(episode: Episode, free_space: FreeSpace) -> list[np.ndarray]:
-    """The points the oracle walks through: the reference path in order, then the episode's first goal, each
-    snapped onto the free space (`snap_to_free`); TrajectoryDataError naming the point when that fails."""
-    raw = [*episode.reference_path, episode.goals[0].position]
-    points = []
-    for index, point in enumerate(raw):
-        snapped = snap_to_free(free_space, np.asarray(point, dtype=np.float64))
-        if snapped is None:
-            what = "goals[0].position" if index == len(raw) - 1 else f"reference_path[{index}]"
-            raise TrajectoryDataError(
-                f"episode {episode.episode_id!r} (scene {episode.scene_id}): {what} {list(point)} is more "
-                f"than {MAX_SNAP} m from the navigable area"
-            )
-        points.append(snapped)
-    return points
+    """The route the expert walks: the reference path in order, then the episode's first goal, each snapped
+    onto the free space (`snap_to_free`); TrajectoryDataError naming the point when that fails."""
+    try:
+        return episode_route(episode, free_space)
+    except ValueError as error:
+        raise TrajectoryDataError(str(error)) from error
 
 
-def walk_episode(episode: Episode, follower: ShortestPathFollower, max_steps: int = MAX_STEPS) -> OracleWalk:
-    """The oracle's walk from the episode's start through `oracle_waypoints`; TrajectoryDataError naming the
-    episode when a waypoint is unreachable or the walk ends `MAX_ORACLE_ERROR` or more from the goal."""
+def walk_episode(episode: Episode, scene: Scene, max_steps: int = MAX_STEPS) -> OracleWalk:
+    """The route expert's walk from the episode's start through `oracle_waypoints` in ``scene`` (its
+    house's planner and motion); TrajectoryDataError naming the episode when the route is unreachable or
+    the walk ends `MAX_ORACLE_ERROR` or more from the goal."""
     start = AgentState(np.asarray(episode.start_position, dtype=np.float64), episode.start_heading)
-    waypoints = oracle_waypoints(episode, follower.planner.free_space)
+    waypoints = oracle_waypoints(episode, scene.planner.free_space)
     where = f"episode {episode.episode_id!r} (scene {episode.scene_id})"
-    if not follower.motion.is_free(start.position):
+    if not scene.motion.is_free(start.position):
         raise TrajectoryDataError(f"{where}: start_position {list(episode.start_position)} is not navigable")
     try:
-        actions, after = follower.follow_waypoints(start, waypoints, max_steps=max_steps)
+        expert = RouteExpert(scene.planner, scene.motion, waypoints)
+        walk = expert.walk(start, max_steps=max_steps)
     except ValueError as error:
-        raise TrajectoryDataError(f"{where}: the oracle cannot walk the reference path: {error}") from error
-    error = follower.planner.distance_to_goal(after[-1].position, waypoints[-1])
+        raise TrajectoryDataError(f"{where}: the expert cannot walk the reference path: {error}") from error
+    error = scene.planner.distance_to_goal(walk.end.position, waypoints[-1])
     if not error < MAX_ORACLE_ERROR:
         raise TrajectoryDataError(
-            f"{where}: the oracle ended {error:.2f} m from the goal after {len(actions)} steps "
+            f"{where}: the expert ended {error:.2f} m from the goal after {len(walk.actions)} steps "
             f"(must be < {MAX_ORACLE_ERROR} m within {max_steps} steps)"
         )
-    return OracleWalk(tuple(waypoints), tuple(actions), (start, *after[:-1]))
+    return OracleWalk(tuple(waypoints), expert, walk.actions, walk.states)
 
 
 def decision_points(actions: Sequence[int]) -> list[tuple[int, MidLevelAction]]:
@@ -325,10 +303,9 @@ def episode_records(
         raise TrajectoryDataError(
             f"episode {episode.episode_id!r}: cannot load its scene: {error}"
         ) from error
-    follower = ShortestPathFollower(scene.planner, scene.motion)
-    walk = walk_episode(episode, follower)
+    walk = walk_episode(episode, scene)
     rng = recovery_rng(recovery_seed, video)
-    samples = sample_recoveries(follower, walk.states, walk.waypoints, recovery_per_episode, rng)
+    samples = sample_recoveries(walk.expert, walk.states, recovery_per_episode, rng)
     folder = frames_root / video
     folder.mkdir(parents=True, exist_ok=True)
     _render_to(

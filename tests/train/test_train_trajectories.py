@@ -1,4 +1,4 @@
-"""Trajectory data (`navagent data trajectories`): oracle walks of 1 built-in scene x 2 episodes, 32 px
+"""Trajectory data (`navagent data trajectories`): expert walks of 1 built-in scene x 2 episodes, 32 px
 frames, turned into NaVILA records; merging, STOP, replay, rebalancing, recovery samples, files,
 bad input."""
 
@@ -18,7 +18,7 @@ from PIL import Image
 from navagent.agent.actions import CANONICAL_OUTPUTS, STOP_TEXT, parse_action
 from navagent.envs.base import Action, AgentState, Goal
 from navagent.envs.builtin.episode_gen import write_split
-from navagent.envs.builtin.follower import ShortestPathFollower
+from navagent.envs.builtin.expert import snap_to_free
 from navagent.envs.builtin.motion import wrap_angle
 from navagent.envs.builtin.sim import BuiltinNavEnv
 from navagent.envs.episodes import EpisodeFileError, load_episodes, r2r_episodes_path, save_episodes
@@ -28,8 +28,7 @@ from navagent.train.recovery import (
     LATERAL_OFFSET_RANGE,
     MIN_OFF_PATH,
     distance_to_polyline,
-    follower_target_indices,
-    path_direction,
+    route_direction,
     sample_recoveries,
 )
 from navagent.train.samples import load_sample_images, resolve_under_root
@@ -42,7 +41,6 @@ from navagent.train.trajectories import (
     label_key,
     recovery_frame_path,
     recovery_rng,
-    snap_to_free,
     trajectory_data_root,
     walk_episode,
 )
@@ -231,14 +229,11 @@ def test_custom_rebalance_and_its_validation(episodes_dir, episodes, tmp_path, p
 
 
 def test_recovery_samples_start_off_path_and_their_label_corrects(episodes, scene):
-    follower = ShortestPathFollower(scene.planner, scene.motion)
     found = 0
     for episode in episodes:
-        walk = walk_episode(episode, follower)
+        walk = walk_episode(episode, scene)
         walked = np.array([s.position for s in walk.states])
-        samples = sample_recoveries(
-            follower, walk.states, walk.waypoints, 4, recovery_rng(7, episode.episode_id)
-        )
+        samples = sample_recoveries(walk.expert, walk.states, 4, recovery_rng(7, episode.episode_id))
         found += len(samples)
         for sample in samples:
             position = sample.state.position
@@ -247,15 +242,16 @@ def test_recovery_samples_start_off_path_and_their_label_corrects(episodes, scen
             assert distance_to_polyline(position, walked) >= MIN_OFF_PATH
             assert scene.motion.is_free(position) and scene.planner.is_navigable(position)
             assert sample.actions[-1] == Action.STOP and sample.label.kind != Action.STOP
-            target = sample.targets[follower_target_indices(follower, [sample.state], sample.targets)[0]]
+            progress = walk.expert.progress(walked[: sample.step].tolist() + [position])
+            target, _ = walk.expert.steering_point(position, progress)
+            target3 = np.array([target[0], position[1], target[1]])
             after = sample.state
             for action in sample.label.to_low_level():
                 after, _ = scene.motion.step(after, int(action))
-            if sample.label.kind == Action.MOVE_FORWARD:  # closer to where the oracle is heading
-                before_m = scene.planner.distance_to_goal(sample.state.position, target)
-                assert scene.planner.distance_to_goal(after.position, target) < before_m
-            else:  # facing the path better
-                direction = path_direction(follower, sample.state, target)
+            if sample.label.kind == Action.MOVE_FORWARD:  # closer to where the expert is heading
+                assert np.hypot(*(after.position - target3)[[0, 2]]) < np.hypot(*(position - target3)[[0, 2]])
+            else:  # facing the way back better
+                direction = route_direction(walk.expert, sample.state, progress)
                 desired = math.atan2(-direction[0], -direction[1])
                 assert abs(wrap_angle(desired - after.heading)) < abs(
                     wrap_angle(desired - sample.state.heading)
@@ -263,17 +259,16 @@ def test_recovery_samples_start_off_path_and_their_label_corrects(episodes, scen
             end = sample.state
             for action in sample.actions[:-1]:
                 end, _ = scene.motion.step(end, action)
-            assert scene.planner.distance_to_goal(end.position, sample.targets[-1]) < 0.5
+            assert scene.planner.distance_to_goal(end.position, walk.waypoints[-1]) < 0.5
     assert found >= len(episodes) * 2  # draws rarely fail in an ordinary house
 
 
 def test_recovery_records_carry_the_path_history_then_the_perturbed_view(rebalanced, plain, episodes, scene):
-    follower = ShortestPathFollower(scene.planner, scene.motion)
     records = {r["video_id"]: r for r in read(plain)}
     for episode in episodes:
         video = f"train_{episode.episode_id}"
-        walk = walk_episode(episode, follower)
-        samples = sample_recoveries(follower, walk.states, walk.waypoints, RECOVERIES, recovery_rng(0, video))
+        walk = walk_episode(episode, scene)
+        samples = sample_recoveries(walk.expert, walk.states, RECOVERIES, recovery_rng(0, video))
         assert len(samples) == RECOVERIES
         for k, sample in enumerate(samples):
             record = records[f"{video}-r{k}"]

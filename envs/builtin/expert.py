@@ -1,0 +1,368 @@
+"""Route expert: labels route choices, not heading jitter, from any pose, following an episode's route.
+
+The expert walks a *route*: the episode's reference-path points in order, ending with the goal (R2R's
+instruction path). Unlike ``ShortestPathFollower`` it does not re-aim at the next path corner after every step
+(which makes 15-degree corrections between forward moves whenever the path direction falls between two of the
+24 reachable headings); it keeps a heading for as long as that heading still carries it to its steering point.
+
+**Progress** along the route is the furthest arc length the agent has come within ``PROGRESS_RADIUS`` of, in
+sight (free straight segment), over all positions it has visited (``progress``; ``advance`` adds one
+position). It never goes backwards, so an agent that drifts off the route rejoins it where it left it,
+and a route that passes a spot twice is walked in order.
+
+**Steering point** (``steering_point``), from the current position ``p`` and the progress ``s``: the next
+route point ``j0`` (the first with arc length > ``s``); if it is in sight of ``p``, the furthest route point
+``j >= j0`` in sight such that every route point between ``j0`` and ``j`` lies within ``ROUTE_CORRIDOR`` of the
+straight line ``p -> j`` (so a straight stretch is one target and the route is never cut); if ``j0`` is out of
+sight (behind a corner or a wall), the first corner of the geodesic shortest path to it.
+
+**Decision** (one mid-level action, as its low-level steps): STOP when every route point but the goal has
+been passed and the goal is closer (geodesic) than ``stop_distance``. Otherwise the 24 headings reachable by
+turning are scored: a heading *carries* the agent when its error to the steering point is under
+``MAX_HEADING_ERROR``, the straight line along it passes within the miss tolerance of the point
+(``MISS_TOLERANCE``; ``GOAL_MISS_TOLERANCE`` on the final ``FINAL_APPROACH`` metres to the goal, so that the
+STOP distance can be met) and the line up to the point's closest approach (at least one forward step) is
+free. The current heading, if it carries, means MOVE_FORWARD (repeated while it still carries and the
+agent has not to stop, up to ``MAX_STEPS_PER_DECISION`` steps: 75 cm); otherwise the expert turns toward the
+carrying heading with the smallest error (``MAX_STEPS_PER_DECISION`` turn steps per decision, so a 90 degree
+turn is two decisions of 45). When no heading carries, the smallest-error heading whose first step is free
+is taken. While the agent walks straight at a fixed steering point, the miss distance and the free line do
+not change, so no correction happens on a straight stretch unless the steering point moves on.
+
+Pure Python/NumPy and deterministic: equal inputs give equal decisions.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from navagent.envs.base import Action, AgentState, Episode
+from navagent.envs.builtin.free_space import FreeSpace
+from navagent.envs.builtin.geodesic import GeodesicPlanner
+from navagent.envs.builtin.motion import MotionModel, wrap_angle
+
+PROGRESS_RADIUS = (
+    0.75  # metres: route points within this (and in sight) of a visited position count as reached
+)
+ROUTE_CORRIDOR = PROGRESS_RADIUS  # metres: skipped route points lie this close to the line (so are reached)
+MISS_TOLERANCE = 0.7  # metres: a heading carries when its line passes this close to the steering point
+FINAL_APPROACH = 1.5  # metres from the goal where GOAL_MISS_TOLERANCE applies
+MAX_HEADING_ERROR = math.radians(60.0)  # a heading further off its steering point never carries
+KEEP_ERROR = math.radians(20.0)  # the current heading is kept up to this error to the steering point
+LINE_MARGIN = 0.5  # metres short of the closest approach where the free-line check ends (passed by then)
+MAX_STEPS_PER_DECISION = 3  # low-level steps in one mid-level action (75 cm / 45 degrees)
+MAX_SNAP = 0.1  # metres a route point may be moved to reach the free space
+_SNAP_SPACING = 0.005  # metres between the candidate points of a snap
+_ANGLE_EPS = math.radians(0.5)  # slack on "within half a turn step" for rounding
+_STOP_MARGIN = 0.01  # metres inside the stop distance a landing step must be
+_UNDERFOOT = 0.05  # metres: route points closer than this are passed over
+CORNER_PASS_RADIUS = 0.25  # metres: geodesic corners closer than this are passed over (steer past them)
+_MIN_SEGMENT = 1e-3  # metres: route points closer than this to the previous one are dropped
+
+
+def snap_to_free(free_space: FreeSpace, point: np.ndarray, max_offset: float = MAX_SNAP) -> np.ndarray | None:
+    """``point`` (3,) when free, else the nearest free point of a 5 mm grid within ``max_offset`` metres
+    (planar; y kept), None when there is none. Reference paths may graze obstacles: the built-in generator's
+    resampling cuts path corners by about a millimetre, and R2R-CE paths come from another navmesh."""
+    point = np.asarray(point, dtype=np.float64)
+    if free_space.is_free(point[0], point[2]):
+        return point
+    steps = np.arange(-max_offset, max_offset + 1e-9, _SNAP_SPACING)
+    offsets = np.stack(np.meshgrid(steps, steps, indexing="ij"), axis=-1).reshape(-1, 2)  # (M, 2)
+    offsets = offsets[np.hypot(*offsets.T) <= max_offset + 1e-9]
+    offsets = offsets[np.argsort(np.hypot(*offsets.T), kind="stable")]  # nearest first, fixed tie order
+    free = free_space.are_free(point[[0, 2]] + offsets)
+    if not free.any():
+        return None
+    dx, dz = offsets[int(np.argmax(free))]
+    return np.array([point[0] + dx, point[1], point[2] + dz])
+
+
+def episode_route(episode: Episode, free_space: FreeSpace) -> list[np.ndarray]:
+    """The route of an episode: its ``reference_path`` in order, then its first goal, each (3,) snapped onto
+    the free space (``snap_to_free``); ValueError naming the point when one is more than ``MAX_SNAP`` off."""
+    raw = [*episode.reference_path, episode.goals[0].position]
+    points = []
+    for index, point in enumerate(raw):
+        snapped = snap_to_free(free_space, np.asarray(point, dtype=np.float64))
+        if snapped is None:
+            what = "goals[0].position" if index == len(raw) - 1 else f"reference_path[{index}]"
+            raise ValueError(
+                f"episode {episode.episode_id!r} (scene {episode.scene_id}): {what} {list(point)} is more "
+                f"than {MAX_SNAP} m from the navigable area"
+            )
+        points.append(snapped)
+    return points
+
+
+@dataclass(frozen=True)
+class ExpertWalk:
+    """A walk of the expert: ``actions`` (T,) low-level actions ending with STOP, ``states`` (T,) the pose
+    before each action (``states[0]`` the start), ``end`` the final pose, ``collisions`` the number of forward
+    steps shortened by a contact."""
+
+    actions: tuple[int, ...]
+    states: tuple[AgentState, ...]
+    end: AgentState
+    collisions: int
+
+
+class RouteExpert:
+    """The route expert of one episode (see the module docstring).
+
+    planner / motion: the house's geodesic planner and motion model. route: the points to follow (each (3,),
+    on the free space), ending with the goal (e.g. ``reference_path`` then ``goals[0].position``).
+    stop_distance: metres (geodesic) from the goal at which the expert stops.
+    """
+
+    def __init__(
+        self,
+        planner: GeodesicPlanner,
+        motion: MotionModel,
+        route: Sequence[np.ndarray],
+        stop_distance: float = 0.2,
+    ) -> None:
+        if len(route) == 0:
+            raise ValueError("route is empty")
+        if not stop_distance > 0.0:
+            raise ValueError(f"stop_distance must be > 0, got {stop_distance}")
+        points = np.asarray([np.asarray(p, dtype=np.float64)[[0, 2]] for p in route])  # (M, 2)
+        for index, point in enumerate(points):
+            if not planner.free_space.is_free(point[0], point[1]):
+                raise ValueError(f"route point {index} {route[index]} is not on the free space")
+        kept = [points[0]]
+        for point in points[1:-1]:
+            if np.linalg.norm(point - kept[-1]) >= _MIN_SEGMENT:
+                kept.append(point)
+        if len(points) > 1:  # the goal stays last, replacing a route point that sits on it
+            if len(kept) > 1 and np.linalg.norm(points[-1] - kept[-1]) < _MIN_SEGMENT:
+                kept.pop()
+            kept.append(points[-1])
+        self.planner = planner
+        self.motion = motion
+        self.stop_distance = float(stop_distance)
+        self.points = np.asarray(kept)  # (M, 2) planar route points, the goal last
+        self.arc = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(self.points, axis=0), axis=1))])
+        self.goal = np.asarray(route[-1], dtype=np.float64)  # (3,)
+
+    @classmethod
+    def for_episode(
+        cls, episode: Episode, planner: GeodesicPlanner, motion: MotionModel, stop_distance: float = 0.2
+    ) -> RouteExpert:
+        """The expert of ``episode`` in its house (``planner`` / ``motion``): route = ``episode_route``."""
+        return cls(planner, motion, episode_route(episode, planner.free_space), stop_distance)
+
+    # ------------------------------------------------------------------ progress
+    def progress(self, positions: Sequence[np.ndarray] | np.ndarray) -> float:
+        """Furthest route arc length (metres) reached in sight within ``PROGRESS_RADIUS`` of any of
+        ``positions`` (K, 3); 0.0 for none."""
+        progress = 0.0
+        for position in np.asarray(positions, dtype=np.float64).reshape(-1, 3):
+            progress = self.advance(progress, position)
+        return progress
+
+    def advance(self, progress: float, position: np.ndarray) -> float:
+        """``progress`` updated with one more visited ``position`` (3,)."""
+        p = np.asarray(position, dtype=np.float64)[[0, 2]]
+        if len(self.points) == 1:
+            return progress
+        a, b = self.points[:-1], self.points[1:]  # (M-1, 2) segments
+        ab = b - a
+        length = np.linalg.norm(ab, axis=1)
+        t = np.clip(np.einsum("ij,ij->i", p - a, ab) / length**2, 0.0, 1.0)
+        offset = np.linalg.norm(a + t[:, None] * ab - p, axis=1)
+        near = np.flatnonzero(offset <= PROGRESS_RADIUS)
+        if near.size == 0:
+            return progress
+        # furthest point of each near segment within the radius, then the best of those in sight
+        along = np.minimum(
+            length[near], t[near] * length[near] + np.sqrt(PROGRESS_RADIUS**2 - offset[near] ** 2)
+        )
+        reach = self.arc[near] + along
+        ends = a[near] + (along / length[near])[:, None] * ab[near]
+        seen = self.planner.free_space.segments_clear(np.broadcast_to(p, ends.shape), ends)
+        if seen.any():
+            progress = max(progress, float(reach[seen].max()))
+        return progress
+
+    # ------------------------------------------------------------------ decisions
+    def next_decision(self, state: AgentState, visited: Sequence[np.ndarray] | np.ndarray = ()) -> list[int]:
+        """The low-level steps (``Action`` ints) of the expert's next mid-level action at ``state``, given the
+        positions visited before it (K, 3) (any order; the current position is added): ``[STOP]``, 1-3 equal
+        turns or 1-3 forward steps. Raises ValueError when the route is unreachable from the state."""
+        progress = self.advance(self.progress(visited), state.position)
+        return self.decide(state, progress)
+
+    def decide(self, state: AgentState, progress: float) -> list[int]:
+        """``next_decision`` with the progress (metres, see ``progress``, current position included) given."""
+        action, count = self._choice(state, progress)
+        if action != Action.MOVE_FORWARD:
+            return [int(action)] * count
+        steps = [int(Action.MOVE_FORWARD)]
+        while len(steps) < MAX_STEPS_PER_DECISION:
+            state, collided = self.motion.step(state, Action.MOVE_FORWARD)
+            progress = self.advance(progress, state.position)
+            if collided or self._choice(state, progress)[0] != Action.MOVE_FORWARD:
+                break
+            steps.append(int(Action.MOVE_FORWARD))
+        return steps
+
+    def walk(
+        self, state: AgentState, visited: Sequence[np.ndarray] | np.ndarray = (), max_steps: int = 500
+    ) -> ExpertWalk:
+        """The expert's walk from ``state`` (after ``visited`` positions) to its STOP: at most ``max_steps``
+        actions, the last a STOP (forced at the limit: check the final distance when that matters)."""
+        if max_steps < 1:
+            raise ValueError(f"max_steps must be >= 1, got {max_steps}")
+        progress = self.advance(self.progress(visited), state.position)
+        actions: list[int] = []
+        states: list[AgentState] = []
+        collisions = 0
+        while len(actions) < max_steps - 1:
+            steps = self.decide(state, progress)
+            if steps == [int(Action.STOP)]:
+                break
+            for action in steps[: max_steps - 1 - len(actions)]:
+                actions.append(action)
+                states.append(state)
+                state, collided = self.motion.step(state, action)
+                collisions += int(collided)
+                progress = self.advance(progress, state.position)
+        actions.append(int(Action.STOP))
+        states.append(state)
+        return ExpertWalk(tuple(actions), tuple(states), state, collisions)
+
+    # ------------------------------------------------------------------ internals
+    def steering_points(self, position: np.ndarray, progress: float) -> list[tuple[np.ndarray, bool]]:
+        """The planar points (2,) the expert may steer for from ``position`` (3,) at ``progress``, furthest
+        first, each with whether it is the goal (module docstring): the route points ``j0 .. j`` in sight
+        (``j`` the furthest one whose stretch stays in the corridor), or the first geodesic corner toward
+        ``j0`` when ``j0`` is out of sight. Raises ValueError when ``j0`` is unreachable."""
+        p = np.asarray(position, dtype=np.float64)[[0, 2]]
+        last = len(self.points) - 1
+        first = min(int(np.searchsorted(self.arc, progress, side="right")), last)
+        ahead = self.points[first:]  # (A, 2)
+        seen = self.planner.free_space.segments_clear(np.broadcast_to(p, ahead.shape), ahead)
+        if seen[0]:
+            best = 0
+            for j in range(1, len(ahead)):
+                if not seen[j] or not _within_corridor(p, ahead[j], ahead[:j]):
+                    break
+                best = j
+            points = [
+                (ahead[j], first + j == last)
+                for j in range(best, -1, -1)
+                if np.linalg.norm(ahead[j] - p) >= _UNDERFOOT or first + j == last
+            ]
+            if points:
+                return points
+        target3 = np.array([ahead[0][0], self.goal[1], ahead[0][1]])
+        path = self.planner.path_to_goal(np.asarray(position, dtype=np.float64), target3)
+        if not path:
+            raise ValueError(
+                f"route point {first} {target3.tolist()} is unreachable from {np.asarray(position).tolist()}"
+            )
+        for index, corner in enumerate(path[1:], start=1):
+            if np.linalg.norm(corner[[0, 2]] - p) >= CORNER_PASS_RADIUS:
+                return [(corner[[0, 2]], first == last and index == len(path) - 1)]
+        return [(path[-1][[0, 2]], first == last)]
+
+    def steering_point(self, position: np.ndarray, progress: float) -> tuple[np.ndarray, bool]:
+        """The furthest of ``steering_points``: planar point (2,) and whether it is the goal."""
+        return self.steering_points(position, progress)[0]
+
+    def _finished_route(self, progress: float) -> bool:
+        return len(self.points) == 1 or progress >= self.arc[-2]
+
+    def _chosen_turn(self, state: AgentState, progress: float) -> int:
+        """Signed number of turn steps (+ left) to the heading the expert wants; 0 keeps the current heading.
+
+        The steering points are tried furthest first; the first one that the current heading keeps, or that
+        some heading carries to, decides (``_score``). The current heading is kept under a looser rule
+        (``KEEP_ERROR``) than a new one is chosen under (half a turn step), so a chosen heading is kept on
+        the next step: no back-and-forth. When no point is carried to, the nearest decides: the smallest
+        error among headings whose first step is free."""
+        turn = self.motion.turn_angle
+        count = max(1, round(2.0 * math.pi / turn))
+        ks = np.arange(-(count // 2) + 1, count // 2 + 1)  # (24,) 0 is the current heading
+        zero = int(np.flatnonzero(ks == 0)[0])
+        headings = state.heading + ks * turn
+        for target, is_goal in self.steering_points(state.position, progress):
+            errors, keep, choose, step_free = self._score(state.position, headings, target, is_goal)
+            if keep[zero]:
+                return 0
+            if choose.any():
+                break
+        else:
+            choose = step_free if step_free.any() else np.ones_like(choose)
+        candidates = np.flatnonzero(choose)
+        # smallest error, then the smallest turn (the current heading first), then left before right
+        best = min(candidates, key=lambda i: (round(float(errors[i]), 9), abs(int(ks[i])), -int(ks[i])))
+        return int(ks[best])
+
+    def _score(
+        self, position: np.ndarray, headings: np.ndarray, target: np.ndarray, is_goal: bool
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """For each heading (H,) radians against the steering point ``target`` (2,): its absolute error
+        (H,) radians, whether it is kept / chosen (H,) bool (module docstring) and whether its first forward
+        step is free (H,) bool."""
+        p = np.asarray(position, dtype=np.float64)[[0, 2]]
+        delta = target - p
+        distance = float(np.hypot(*delta))
+        desired = math.atan2(-delta[0], -delta[1])
+        errors = np.abs(np.array([wrap_angle(desired - h) for h in headings]))
+        forward = np.stack([-np.sin(headings), -np.cos(headings)], axis=1)  # (H, 2) planar unit vectors
+        step = self.motion.forward_step
+        along = distance * np.cos(errors)  # metres to the closest approach (negative: behind)
+        miss = distance * np.sin(errors)
+        free_space = self.planner.free_space
+        starts = np.broadcast_to(p, forward.shape)
+        step_free = free_space.segments_clear(starts, p + step * forward)
+        reach = np.maximum(along - LINE_MARGIN, step)
+        line_free = free_space.segments_clear(starts, p + reach[:, None] * forward)
+        usable = line_free & (errors <= MAX_HEADING_ERROR)
+        if is_goal and distance <= FINAL_APPROACH:  # only a line whose steps land near the goal will do
+            keep = choose = usable & _lands_within(along, miss, step, self.stop_distance - _STOP_MARGIN)
+        else:
+            close = miss <= MISS_TOLERANCE
+            keep = usable & (close | (errors <= KEEP_ERROR))
+            choose = usable & (close | (errors <= self.motion.turn_angle / 2.0 + _ANGLE_EPS))
+        return errors, keep, choose, step_free
+
+    def _choice(self, state: AgentState, progress: float) -> tuple[Action, int]:
+        """The next low-level action and how many of it make the decision: (STOP, 1), (a turn toward the
+        wanted heading, 1-3 steps) or (MOVE_FORWARD, 1; the caller extends forward runs)."""
+        if self._finished_route(progress):
+            distance = self.planner.distance_to_goal(state.position, self.goal)
+            if not math.isfinite(distance):
+                raise ValueError(
+                    f"goal {self.goal.tolist()} is unreachable from {np.asarray(state.position).tolist()}"
+                )
+            if distance < self.stop_distance:
+                return Action.STOP, 1
+        turn = self._chosen_turn(state, progress)
+        if turn == 0:
+            return Action.MOVE_FORWARD, 1
+        return (Action.TURN_LEFT if turn > 0 else Action.TURN_RIGHT), min(abs(turn), MAX_STEPS_PER_DECISION)
+
+
+def _lands_within(along: np.ndarray, miss: np.ndarray, step: float, radius: float) -> np.ndarray:
+    """(H,) bool: does some forward step (0, 1, 2, ... steps of ``step`` metres) along each heading end within
+    ``radius`` of a point ``along`` (H,) metres ahead and ``miss`` (H,) metres to the side?"""
+    half_width = np.sqrt(np.maximum(radius**2 - miss**2, 0.0))
+    first = np.ceil(np.maximum(along - half_width, 0.0) / step)  # first step count inside the window
+    return (miss < radius) & (first * step < along + half_width)
+
+
+def _within_corridor(start: np.ndarray, end: np.ndarray, between: np.ndarray) -> bool:
+    """Do all points ``between`` (N, 2) lie within ``ROUTE_CORRIDOR`` of the segment ``start -> end`` (2,)?"""
+    ab = end - start
+    length2 = float(ab @ ab)
+    if length2 == 0.0:
+        return bool(np.all(np.linalg.norm(between - start, axis=1) <= ROUTE_CORRIDOR))
+    t = np.clip((between - start) @ ab / length2, 0.0, 1.0)
+    return bool(np.all(np.linalg.norm(start + t[:, None] * ab - between, axis=1) <= ROUTE_CORRIDOR))
