@@ -25,11 +25,14 @@ import signal
 import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from navagent.envs.base import Episode, NavEnv, Observation
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
 
 EnvFactory = Callable[[], NavEnv]
 WORKER_ENVIRONMENT = {"LP_NUM_THREADS": "0", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
