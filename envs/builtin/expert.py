@@ -10,24 +10,29 @@ sight (free straight segment), over all positions it has visited (``progress``; 
 position). It never goes backwards, so an agent that drifts off the route rejoins it where it left it,
 and a route that passes a spot twice is walked in order.
 
-**Steering point** (``steering_point``), from the current position ``p`` and the progress ``s``: the next
-route point ``j0`` (the first with arc length > ``s``); if it is in sight of ``p``, the furthest route point
-``j >= j0`` in sight such that every route point between ``j0`` and ``j`` lies within ``ROUTE_CORRIDOR`` of the
-straight line ``p -> j`` (so a straight stretch is one target and the route is never cut); if ``j0`` is out of
-sight (behind a corner or a wall), the first corner of the geodesic shortest path to it.
+**Steering points** (``steering_points``), from the current position ``p`` and the progress ``s``: the next
+route point ``j0`` (the first with arc length > ``s``); if it is in sight of ``p``, the route points
+``j0 .. j`` furthest first, ``j`` the furthest route point in sight such that every route point between
+``j0`` and ``j`` lies within ``ROUTE_CORRIDOR`` of the straight line ``p -> j`` (so a straight stretch is one
+target, and skipped points are still passed within the progress radius: the route is never cut); if ``j0``
+is out of sight (behind a corner or a wall), the first corner of the geodesic path to it at least
+``CORNER_PASS_RADIUS`` away.
 
 **Decision** (one mid-level action, as its low-level steps): STOP when every route point but the goal has
 been passed and the goal is closer (geodesic) than ``stop_distance``. Otherwise the 24 headings reachable by
-turning are scored: a heading *carries* the agent when its error to the steering point is under
-``MAX_HEADING_ERROR``, the straight line along it passes within the miss tolerance of the point
-(``MISS_TOLERANCE``; ``GOAL_MISS_TOLERANCE`` on the final ``FINAL_APPROACH`` metres to the goal, so that the
-STOP distance can be met) and the line up to the point's closest approach (at least one forward step) is
-free. The current heading, if it carries, means MOVE_FORWARD (repeated while it still carries and the
-agent has not to stop, up to ``MAX_STEPS_PER_DECISION`` steps: 75 cm); otherwise the expert turns toward the
-carrying heading with the smallest error (``MAX_STEPS_PER_DECISION`` turn steps per decision, so a 90 degree
-turn is two decisions of 45). When no heading carries, the smallest-error heading whose first step is free
-is taken. While the agent walks straight at a fixed steering point, the miss distance and the free line do
-not change, so no correction happens on a straight stretch unless the steering point moves on.
+turning are scored against a steering point: *usable* when the error is at most ``MAX_HEADING_ERROR`` and
+the line along the heading is free up to ``LINE_MARGIN`` short of the point's closest approach (at least
+one step); the current heading is *kept* when usable and its line passes within ``MISS_TOLERANCE`` of the
+point or its error is at most ``KEEP_ERROR``; a new heading is *chosen* only under the stricter rule (miss
+within ``MISS_TOLERANCE`` or error within half a turn step). On the final ``FINAL_APPROACH`` metres to the
+goal, both rules become "some forward step along the line ends within the stop distance". Steering points
+are tried furthest first: the first that the current heading keeps means MOVE_FORWARD (repeated while kept
+and not stopping, up to ``MAX_STEPS_PER_DECISION`` steps: 75 cm); the first that some heading is chosen for
+means turning to the chosen heading with the smallest error (``MAX_STEPS_PER_DECISION`` turn steps per
+decision, so 90 degrees is two decisions of 45); when none, the smallest-error heading whose first step is
+free. A chosen heading is always kept on the next step (no back-and-forth), and while the agent walks
+straight at a fixed point its miss distance does not change: a correction on a straight stretch happens
+only once the error reaches ``KEEP_ERROR`` (the quantised headings can be up to 7.5 degrees off a corridor).
 
 Pure Python/NumPy and deterministic: equal inputs give equal decisions.
 """
@@ -37,6 +42,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -45,14 +51,12 @@ from navagent.envs.builtin.free_space import FreeSpace
 from navagent.envs.builtin.geodesic import GeodesicPlanner
 from navagent.envs.builtin.motion import MotionModel, wrap_angle
 
-PROGRESS_RADIUS = (
-    0.75  # metres: route points within this (and in sight) of a visited position count as reached
-)
+PROGRESS_RADIUS = 0.75  # metres: route points this close to (and in sight of) a visited position are reached
 ROUTE_CORRIDOR = PROGRESS_RADIUS  # metres: skipped route points lie this close to the line (so are reached)
 MISS_TOLERANCE = 0.7  # metres: a heading carries when its line passes this close to the steering point
-FINAL_APPROACH = 1.5  # metres from the goal where GOAL_MISS_TOLERANCE applies
+FINAL_APPROACH = 1.5  # metres from the goal where headings must land a step within the stop distance
 MAX_HEADING_ERROR = math.radians(60.0)  # a heading further off its steering point never carries
-KEEP_ERROR = math.radians(20.0)  # the current heading is kept up to this error to the steering point
+KEEP_ERROR = math.radians(30.0)  # the current heading is kept up to this error to the steering point
 LINE_MARGIN = 0.5  # metres short of the closest approach where the free-line check ends (passed by then)
 MAX_STEPS_PER_DECISION = 3  # low-level steps in one mid-level action (75 cm / 45 degrees)
 MAX_SNAP = 0.1  # metres a route point may be moved to reach the free space
@@ -62,6 +66,10 @@ _STOP_MARGIN = 0.01  # metres inside the stop distance a landing step must be
 _UNDERFOOT = 0.05  # metres: route points closer than this are passed over
 CORNER_PASS_RADIUS = 0.25  # metres: geodesic corners closer than this are passed over (steer past them)
 _MIN_SEGMENT = 1e-3  # metres: route points closer than this to the previous one are dropped
+PASS_RADIUS = (
+    PROGRESS_RADIUS - 0.05
+)  # metres: a kept heading's ray passes every skipped route point this close
+_NONE = np.zeros((0, 2))
 
 
 def snap_to_free(free_space: FreeSpace, point: np.ndarray, max_offset: float = MAX_SNAP) -> np.ndarray | None:
@@ -97,6 +105,15 @@ def episode_route(episode: Episode, free_space: FreeSpace) -> list[np.ndarray]:
             )
         points.append(snapped)
     return points
+
+
+class SteeringPoint(NamedTuple):
+    """A point the expert may steer for: ``point`` (2,) planar, ``is_goal`` whether it is the goal, and
+    ``skipped`` (B, 2) the route points before it that a heading toward it must pass (within the radius)."""
+
+    point: np.ndarray
+    is_goal: bool
+    skipped: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -160,34 +177,37 @@ class RouteExpert:
     def progress(self, positions: Sequence[np.ndarray] | np.ndarray) -> float:
         """Furthest route arc length (metres) reached in sight within ``PROGRESS_RADIUS`` of any of
         ``positions`` (K, 3); 0.0 for none."""
-        progress = 0.0
-        for position in np.asarray(positions, dtype=np.float64).reshape(-1, 3):
-            progress = self.advance(progress, position)
-        return progress
+        points = np.asarray(positions, dtype=np.float64).reshape(-1, 3)[:, [0, 2]]
+        return self._reach(points, 0.0)
 
     def advance(self, progress: float, position: np.ndarray) -> float:
         """``progress`` updated with one more visited ``position`` (3,)."""
-        p = np.asarray(position, dtype=np.float64)[[0, 2]]
-        if len(self.points) == 1:
+        return self._reach(np.asarray(position, dtype=np.float64)[[0, 2]][None], progress)
+
+    def _reach(self, points: np.ndarray, progress: float) -> float:
+        """max(``progress``, furthest arc length reached from any of ``points`` (K, 2))."""
+        if len(self.points) == 1 or len(points) == 0:
             return progress
-        a, b = self.points[:-1], self.points[1:]  # (M-1, 2) segments
-        ab = b - a
-        length = np.linalg.norm(ab, axis=1)
-        t = np.clip(np.einsum("ij,ij->i", p - a, ab) / length**2, 0.0, 1.0)
-        offset = np.linalg.norm(a + t[:, None] * ab - p, axis=1)
-        near = np.flatnonzero(offset <= PROGRESS_RADIUS)
-        if near.size == 0:
+        a, ab = self.points[:-1], np.diff(self.points, axis=0)  # (S, 2) segment starts and vectors
+        length = np.linalg.norm(ab, axis=1)  # (S,)
+        rel = points[:, None, :] - a  # (K, S, 2)
+        t = np.clip(np.einsum("ksj,sj->ks", rel, ab) / length**2, 0.0, 1.0)  # (K, S)
+        offset = np.linalg.norm(rel - t[..., None] * ab, axis=-1)  # (K, S)
+        k, seg = np.nonzero(offset <= PROGRESS_RADIUS)
+        if k.size == 0:
             return progress
-        # furthest point of each near segment within the radius, then the best of those in sight
+        # the furthest point of each near segment within the radius; the best of those in sight
         along = np.minimum(
-            length[near], t[near] * length[near] + np.sqrt(PROGRESS_RADIUS**2 - offset[near] ** 2)
+            length[seg], t[k, seg] * length[seg] + np.sqrt(PROGRESS_RADIUS**2 - offset[k, seg] ** 2)
         )
-        reach = self.arc[near] + along
-        ends = a[near] + (along / length[near])[:, None] * ab[near]
-        seen = self.planner.free_space.segments_clear(np.broadcast_to(p, ends.shape), ends)
-        if seen.any():
-            progress = max(progress, float(reach[seen].max()))
-        return progress
+        reach = self.arc[seg] + along
+        better = reach > progress
+        if not better.any():
+            return progress
+        k, seg, along, reach = k[better], seg[better], along[better], reach[better]
+        ends = a[seg] + (along / length[seg])[:, None] * ab[seg]
+        seen = self.planner.free_space.segments_clear(points[k], ends)
+        return max(progress, float(reach[seen].max())) if seen.any() else progress
 
     # ------------------------------------------------------------------ decisions
     def next_decision(self, state: AgentState, visited: Sequence[np.ndarray] | np.ndarray = ()) -> list[int]:
@@ -237,11 +257,11 @@ class RouteExpert:
         return ExpertWalk(tuple(actions), tuple(states), state, collisions)
 
     # ------------------------------------------------------------------ internals
-    def steering_points(self, position: np.ndarray, progress: float) -> list[tuple[np.ndarray, bool]]:
-        """The planar points (2,) the expert may steer for from ``position`` (3,) at ``progress``, furthest
-        first, each with whether it is the goal (module docstring): the route points ``j0 .. j`` in sight
-        (``j`` the furthest one whose stretch stays in the corridor), or the first geodesic corner toward
-        ``j0`` when ``j0`` is out of sight. Raises ValueError when ``j0`` is unreachable."""
+    def steering_points(self, position: np.ndarray, progress: float) -> list[SteeringPoint]:
+        """The points the expert may steer for from ``position`` (3,) at ``progress``, furthest first
+        (module docstring): the route points ``j0 .. j`` in sight (``j`` the furthest one whose stretch stays
+        in the corridor), or the first geodesic corner toward ``j0`` when ``j0`` is out of sight. Raises
+        ValueError when ``j0`` is unreachable."""
         p = np.asarray(position, dtype=np.float64)[[0, 2]]
         last = len(self.points) - 1
         first = min(int(np.searchsorted(self.arc, progress, side="right")), last)
@@ -254,7 +274,7 @@ class RouteExpert:
                     break
                 best = j
             points = [
-                (ahead[j], first + j == last)
+                SteeringPoint(ahead[j], first + j == last, ahead[:j])
                 for j in range(best, -1, -1)
                 if np.linalg.norm(ahead[j] - p) >= _UNDERFOOT or first + j == last
             ]
@@ -268,12 +288,13 @@ class RouteExpert:
             )
         for index, corner in enumerate(path[1:], start=1):
             if np.linalg.norm(corner[[0, 2]] - p) >= CORNER_PASS_RADIUS:
-                return [(corner[[0, 2]], first == last and index == len(path) - 1)]
-        return [(path[-1][[0, 2]], first == last)]
+                return [SteeringPoint(corner[[0, 2]], first == last and index == len(path) - 1, _NONE)]
+        return [SteeringPoint(path[-1][[0, 2]], first == last, _NONE)]
 
     def steering_point(self, position: np.ndarray, progress: float) -> tuple[np.ndarray, bool]:
         """The furthest of ``steering_points``: planar point (2,) and whether it is the goal."""
-        return self.steering_points(position, progress)[0]
+        furthest = self.steering_points(position, progress)[0]
+        return furthest.point, furthest.is_goal
 
     def _finished_route(self, progress: float) -> bool:
         return len(self.points) == 1 or progress >= self.arc[-2]
@@ -291,8 +312,8 @@ class RouteExpert:
         ks = np.arange(-(count // 2) + 1, count // 2 + 1)  # (24,) 0 is the current heading
         zero = int(np.flatnonzero(ks == 0)[0])
         headings = state.heading + ks * turn
-        for target, is_goal in self.steering_points(state.position, progress):
-            errors, keep, choose, step_free = self._score(state.position, headings, target, is_goal)
+        for target in self.steering_points(state.position, progress):
+            errors, keep, choose, step_free = self._score(state.position, headings, target)
             if keep[zero]:
                 return 0
             if choose.any():
@@ -305,13 +326,12 @@ class RouteExpert:
         return int(ks[best])
 
     def _score(
-        self, position: np.ndarray, headings: np.ndarray, target: np.ndarray, is_goal: bool
+        self, position: np.ndarray, headings: np.ndarray, target: SteeringPoint
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """For each heading (H,) radians against the steering point ``target`` (2,): its absolute error
-        (H,) radians, whether it is kept / chosen (H,) bool (module docstring) and whether its first forward
-        step is free (H,) bool."""
+        """For each heading (H,) radians against ``target``: its absolute error (H,) radians, whether it is
+        kept / chosen (H,) bool (module docstring) and whether its first forward step is free (H,) bool."""
         p = np.asarray(position, dtype=np.float64)[[0, 2]]
-        delta = target - p
+        delta = target.point - p
         distance = float(np.hypot(*delta))
         desired = math.atan2(-delta[0], -delta[1])
         errors = np.abs(np.array([wrap_angle(desired - h) for h in headings]))
@@ -324,8 +344,10 @@ class RouteExpert:
         step_free = free_space.segments_clear(starts, p + step * forward)
         reach = np.maximum(along - LINE_MARGIN, step)
         line_free = free_space.segments_clear(starts, p + reach[:, None] * forward)
-        usable = line_free & (errors <= MAX_HEADING_ERROR)
-        if is_goal and distance <= FINAL_APPROACH:  # only a line whose steps land near the goal will do
+        usable = line_free & (errors <= MAX_HEADING_ERROR) & _passes(p, forward, target.skipped, PASS_RADIUS)
+        if (
+            target.is_goal and distance <= FINAL_APPROACH
+        ):  # only a line whose steps land near the goal will do
             keep = choose = usable & _lands_within(along, miss, step, self.stop_distance - _STOP_MARGIN)
         else:
             close = miss <= MISS_TOLERANCE
@@ -356,6 +378,17 @@ def _lands_within(along: np.ndarray, miss: np.ndarray, step: float, radius: floa
     half_width = np.sqrt(np.maximum(radius**2 - miss**2, 0.0))
     first = np.ceil(np.maximum(along - half_width, 0.0) / step)  # first step count inside the window
     return (miss < radius) & (first * step < along + half_width)
+
+
+def _passes(start: np.ndarray, directions: np.ndarray, points: np.ndarray, radius: float) -> np.ndarray:
+    """(H,) bool: does the ray from ``start`` (2,) along each unit direction (H, 2) pass within ``radius`` of
+    every one of ``points`` (B, 2)?"""
+    if len(points) == 0:
+        return np.ones(len(directions), dtype=bool)
+    offsets = points - start  # (B, 2)
+    along = np.maximum(directions @ offsets.T, 0.0)  # (H, B) metres along each ray to the closest approach
+    closest = start + along[..., None] * directions[:, None, :]  # (H, B, 2)
+    return np.all(np.linalg.norm(closest - points, axis=-1) <= radius, axis=1)
 
 
 def _within_corridor(start: np.ndarray, end: np.ndarray, between: np.ndarray) -> bool:
