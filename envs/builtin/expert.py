@@ -151,18 +151,12 @@ class RouteExpert:
         for index, point in enumerate(points):
             if not planner.free_space.is_free(point[0], point[1]):
                 raise ValueError(f"route point {index} {route[index]} is not on the free space")
-        kept = [points[0]]
-        for point in points[1:-1]:
-            if np.linalg.norm(point - kept[-1]) >= _MIN_SEGMENT:
-                kept.append(point)
-        if len(points) > 1:  # the goal stays last, replacing a route point that sits on it
-            if len(kept) > 1 and np.linalg.norm(points[-1] - kept[-1]) < _MIN_SEGMENT:
-                kept.pop()
-            kept.append(points[-1])
+        # a point that sits on the next one is dropped, so the goal stays last
+        distinct = np.append(np.linalg.norm(np.diff(points, axis=0), axis=1) >= _MIN_SEGMENT, True)
         self.planner = planner
         self.motion = motion
         self.stop_distance = float(stop_distance)
-        self.points = np.asarray(kept)  # (M, 2) planar route points, the goal last
+        self.points = points[distinct]  # (M, 2) planar route points, the goal last
         self.arc = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(self.points, axis=0), axis=1))])
         self.goal = np.asarray(route[-1], dtype=np.float64)  # (3,)
 
