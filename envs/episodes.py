@@ -30,18 +30,17 @@ byte-deterministic: sorted keys, compact separators, gzip with ``mtime=0`` and n
 from __future__ import annotations
 
 import gzip
-import io
 import json
 import math
 import os
 import re
-import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from navagent.envs.base import Action, Episode, Goal
+from navagent.fileio import gzip_bytes, json_bytes, write_bytes_atomic
 
 Point = tuple[float, float, float]
 _GZIP_MAGIC = b"\x1f\x8b"
@@ -106,42 +105,6 @@ def read_json(path: str | os.PathLike) -> Any:
         return json.loads(data.decode("utf-8"))
     except (OSError, EOFError, UnicodeDecodeError, json.JSONDecodeError) as error:
         raise EpisodeFileError(f"{path}: not valid (gzipped) JSON: {error}") from error
-
-
-def json_bytes(obj: Any, *, indent: int | None = None) -> bytes:
-    """Deterministic UTF-8 JSON: sorted keys, no NaN/inf (raises ValueError), trailing newline."""
-    separators = (",", ":") if indent is None else (",", ": ")
-    text = json.dumps(
-        obj, sort_keys=True, separators=separators, indent=indent, ensure_ascii=False, allow_nan=False
-    )
-    return (text + "\n").encode("utf-8")
-
-
-def gzip_bytes(data: bytes) -> bytes:
-    """gzip with a fixed header (mtime 0, no file name) so equal input gives equal bytes."""
-    buffer = io.BytesIO()
-    with gzip.GzipFile(filename="", mode="wb", fileobj=buffer, mtime=0, compresslevel=9) as stream:
-        stream.write(data)
-    return buffer.getvalue()
-
-
-def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> None:
-    """Write ``data`` to ``path`` via a temp file in the same directory + ``os.replace``.
-
-    On any error the temp file is removed and an existing ``path`` is left untouched.
-    """
-    path = Path(path)
-    descriptor, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        os.fchmod(descriptor, 0o644)  # mkstemp creates 0600; dataset files are meant to be shared
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp_name, path)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise
 
 
 # ------------------------------------------------------------------------------------ field checking

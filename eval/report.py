@@ -24,9 +24,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
-from navagent.envs.episodes import EpisodeFileError, load_any_episodes, read_json, write_bytes_atomic
+from navagent.envs.episodes import EpisodeFileError, load_any_episodes, read_json
 from navagent.eval.score import format_metric_value
 from navagent.eval.vln.results import ResultsFileError, ResultsLog, merge_records
+from navagent.fileio import write_bytes_atomic
 
 VIDEOS_DIR = "videos"
 REPORT_NAME = "report.html"

@@ -21,7 +21,6 @@ import math
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -32,12 +31,9 @@ from navagent.envs.base import Episode
 from navagent.envs.episodes import (
     EpisodeFileError,
     GroundTruth,
-    gzip_bytes,
-    json_bytes,
     load_any_episodes,
     load_gt,
     read_json,
-    write_bytes_atomic,
 )
 from navagent.eval.vln_metrics import SUCCESS_DISTANCE, DtwMode, EpisodeMetrics, aggregate, episode_metrics
 
@@ -201,19 +197,6 @@ def score_trajectories(
         )
     summary = {**aggregate(list(results.values())), "dtw": dtw, "success_distance": success_distance}
     return {"summary": summary, "episodes": {key: _json_safe(value) for key, value in results.items()}}
-
-
-def write_json_atomic(path: str | os.PathLike, obj: Any) -> None:
-    """Write ``obj`` as indented, key-sorted JSON (gzipped when ``path`` ends in ``.gz``), atomically.
-
-    Parent directories are created. NaN/inf are rejected (ValueError) before anything is written.
-    """
-    path = Path(path)
-    data = json_bytes(obj, indent=2)
-    if path.suffix == ".gz":
-        data = gzip_bytes(data)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_bytes_atomic(path, data)
 
 
 _TABLE_ROWS: Sequence[tuple[str, str, str]] = (

@@ -132,7 +132,8 @@ def _cmd_sim_render(args: argparse.Namespace) -> None:
 
 def _cmd_eval_score(args: argparse.Namespace) -> None:
     from navagent.envs.builtin.sim import BuiltinNavEnv
-    from navagent.eval.score import format_summary_table, score_trajectories, write_json_atomic
+    from navagent.eval.score import format_summary_table, score_trajectories
+    from navagent.fileio import write_json_atomic
 
     sim = BuiltinNavEnv(render=False)
 
@@ -176,7 +177,7 @@ def _cmd_eval_vqa(args: argparse.Namespace) -> None:
             score_options=options,
         )
     elif args.questions or args.annotations:  # VQAv2's official file formats
-        from navagent.eval.score import write_json_atomic
+        from navagent.fileio import write_json_atomic
         from navagent.eval.vqa.tasks.vqav2 import score_vqav2_files
 
         if args.tasks != ["vqav2"] or not (args.questions and args.annotations):

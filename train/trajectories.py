@@ -51,7 +51,8 @@ from navagent.envs.base import Action, AgentState, Episode
 from navagent.envs.builtin.expert import RouteExpert, episode_route
 from navagent.envs.builtin.free_space import FreeSpace
 from navagent.envs.builtin.sim import BuiltinNavEnv, Scene, SimConfig
-from navagent.envs.episodes import json_bytes, load_episodes, r2r_episodes_path, write_bytes_atomic
+from navagent.envs.episodes import load_episodes, r2r_episodes_path
+from navagent.fileio import json_bytes, write_bytes_atomic
 from navagent.train.recovery import RecoverySample, sample_recoveries
 
 SIMULATORS = ("builtin", "habitat")

@@ -54,7 +54,7 @@ from navagent.envs.builtin.navgrid import NavGrid
 from navagent.envs.builtin.renderer import HouseRenderer
 from navagent.envs.builtin.sceneqa_questions import CategoryStats, Question, ViewFacts, view_questions
 from navagent.envs.builtin.view_visibility import ViewCamera, ViewContents, view_contents
-from navagent.envs.episodes import write_bytes_atomic
+from navagent.fileio import write_bytes_atomic
 
 SPLITS = ("train", "test")
 SPLIT_CODES = {"train": 10, "test": 11}  # separates the splits' random streams

@@ -151,8 +151,8 @@ def run_action_accuracy(
 ) -> dict:
     """`navagent eval actions`: load the checkpoint (None: the shipped default), evaluate the first
     ``max_records`` records, write the summary JSON to ``out_path`` and return it."""
-    from navagent.eval.score import write_json_atomic
     from navagent.eval.vln.policies import make_policy
+    from navagent.fileio import write_json_atomic
 
     queries = load_navigation_queries(records_path, frames_root)
     if max_records is not None:

@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, Self
 
-from navagent.envs.episodes import json_bytes
+from navagent.fileio import json_bytes
 
 Shard = tuple[int, int]  # (index, count), 0 <= index < count
 

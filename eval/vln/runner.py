@@ -30,11 +30,7 @@ from dataclasses import asdict, is_dataclass
 from pathlib import Path
 
 from navagent.envs.base import Episode, NavEnv
-from navagent.envs.episodes import (
-    json_bytes,
-    read_json,
-    write_bytes_atomic,
-)
+from navagent.envs.episodes import read_json
 from navagent.envs.vector import VectorNavEnv
 from navagent.eval.score import format_summary_table
 from navagent.eval.vln.inputs import (
@@ -64,6 +60,7 @@ from navagent.eval.vln.summary import (
     write_merged_results,
     write_outputs,
 )
+from navagent.fileio import json_bytes, write_bytes_atomic
 
 SIMULATORS = ("builtin", "habitat")
 RUN_CONFIG_NAME = "run.json"

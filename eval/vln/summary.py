@@ -21,11 +21,10 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from navagent.envs.episodes import json_bytes, write_bytes_atomic
-from navagent.eval.score import write_json_atomic
 from navagent.eval.vln.records import metrics_from_record
 from navagent.eval.vln.results import ResultsFileError, Shard, shard_suffix
 from navagent.eval.vln_metrics import SUCCESS_DISTANCE, aggregate
+from navagent.fileio import json_bytes, write_bytes_atomic, write_json_atomic
 
 
 def summary_path(out_dir: str | os.PathLike, shard: Shard | None = None) -> Path:

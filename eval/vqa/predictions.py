@@ -16,10 +16,10 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from navagent.eval.score import write_json_atomic
 from navagent.eval.vqa.files import PathLike, get_field, get_id, get_text, read_json, read_jsonl
 from navagent.eval.vqa.registry import get_task
 from navagent.eval.vqa.sample import PredictionError, VqaDataError
+from navagent.fileio import write_json_atomic
 
 Predictions = dict[str, dict[str, str]]
 

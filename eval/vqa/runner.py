@@ -27,12 +27,12 @@ from typing import Any
 import torch
 from tqdm import tqdm
 
-from navagent.eval.score import write_json_atomic
 from navagent.eval.vqa.files import PathLike
 from navagent.eval.vqa.media import image_placeholders, sample_frames, sample_media_paths
 from navagent.eval.vqa.predictions import load_predictions, score_predictions
 from navagent.eval.vqa.registry import Task, get_task
 from navagent.eval.vqa.sample import Sample
+from navagent.fileio import write_json_atomic
 from navagent.model import NavVLMForCausalLM, NavVLMProcessor, checkpoint_kind, load_model_and_processor
 
 PREDICTIONS_FILE = "predictions.jsonl"

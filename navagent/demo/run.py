@@ -35,9 +35,9 @@ from navagent.envs.builtin.sim import BuiltinNavEnv, SimConfig
 from navagent.envs.episodes import GroundTruth, load_any_episodes, load_gt, r2r_episodes_path
 from navagent.envs.vector import EnvStep
 from navagent.eval.report import episode_file_stem
-from navagent.eval.score import write_json_atomic
 from navagent.eval.vln.policies import BASELINE_POLICIES, Policy, make_policy
 from navagent.eval.vln.records import EpisodeRollout
+from navagent.fileio import write_json_atomic
 
 DEFAULT_SPLIT = "val_unseen"
 DEFAULT_SIZE = 224

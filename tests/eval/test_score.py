@@ -15,7 +15,8 @@ import pytest
 
 from navagent.envs.base import Episode, Goal
 from navagent.envs.episodes import EpisodeFileError, GroundTruth, save_episodes, save_gt
-from navagent.eval.score import format_summary_table, load_trajectories, score_trajectories, write_json_atomic
+from navagent.eval.score import format_summary_table, load_trajectories, score_trajectories
+from navagent.fileio import write_json_atomic
 
 
 def open_floor(point: np.ndarray, goal: np.ndarray) -> float:

@@ -23,7 +23,6 @@ from typing import Any
 
 from PIL import Image
 
-from navagent.envs.episodes import write_bytes_atomic
 from navagent.eval.vqa.files import PathLike, read_tsv
 from navagent.eval.vqa.metrics import percent
 from navagent.eval.vqa.sample import (
@@ -35,6 +34,7 @@ from navagent.eval.vqa.sample import (
     check_unique_ids,
 )
 from navagent.eval.vqa.scoring import choose_options, mean
+from navagent.fileio import write_bytes_atomic
 
 NAME = "mmbench"
 ANSWER_INSTRUCTION = "Answer with the option's letter from the given choices directly."

@@ -17,7 +17,6 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from navagent.eval.score import write_json_atomic
 from navagent.eval.vqa.files import PathLike, get_field, get_id, get_text, media_path, read_json
 from navagent.eval.vqa.metrics import VQA_MODES, VqaMode, vqa_accuracy
 from navagent.eval.vqa.sample import (
@@ -27,6 +26,7 @@ from navagent.eval.vqa.sample import (
     check_unique_ids,
     format_ids,
 )
+from navagent.fileio import write_json_atomic
 
 NAME = "vqav2"
 ANSWER_INSTRUCTION = "Answer the question using a single word or phrase."

@@ -11,10 +11,11 @@ from habitat_rollouts import doubled_habitat_env
 from test_habitat_rxr_dataset import as_rxr, write_rxr
 
 from navagent.envs.builtin.sim import SimConfig
-from navagent.envs.episodes import gzip_bytes, json_bytes, rxr_episodes_path, rxr_gt_path, write_bytes_atomic
+from navagent.envs.episodes import rxr_episodes_path, rxr_gt_path
 from navagent.envs.habitat import HabitatEnvConfig
 from navagent.eval.vln import run_vln_eval
 from navagent.eval.vln_metrics import SUMMARY_KEYS
+from navagent.fileio import gzip_bytes, json_bytes, write_bytes_atomic
 from navagent.model import (
     build_tiny_model,
     build_tiny_processor,

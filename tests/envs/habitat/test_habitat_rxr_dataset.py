@@ -14,10 +14,7 @@ from navagent.envs.base import Episode
 from navagent.envs.episodes import (
     EpisodeFileError,
     episode_to_json,
-    gzip_bytes,
-    json_bytes,
     rxr_episodes_path,
-    write_bytes_atomic,
 )
 from navagent.envs.habitat import (
     RXR_DATASET_TYPE,
@@ -26,6 +23,7 @@ from navagent.envs.habitat import (
     habitat_lab_config,
     make_habitat_env,
 )
+from navagent.fileio import gzip_bytes, json_bytes, write_bytes_atomic
 
 SPLIT = "val_seen"
 LANGUAGES = ("en-US", "hi-IN", "te-IN")
