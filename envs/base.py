@@ -14,6 +14,8 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
+SUCCESS_DISTANCE = 3.0  # metres: VLN-CE's success distance, the default goal radius
+
 
 class Action(IntEnum):
     """VLN-CE low-level actions (R2R-CE numbering)."""
@@ -22,6 +24,18 @@ class Action(IntEnum):
     MOVE_FORWARD = 1
     TURN_LEFT = 2
     TURN_RIGHT = 3
+
+
+def parse_action_id(action: object) -> Action:
+    """An integer action id (int, numpy integer or ``Action``) -> ``Action``; anything else is a ValueError."""
+    if (
+        isinstance(action, (int, np.integer))
+        and not isinstance(action, bool)
+        and int(action) in Action._value2member_map_
+    ):
+        return Action(int(action))
+    names = ", ".join(f"{a.value}={a.name}" for a in Action)
+    raise ValueError(f"invalid action {action!r}: expected an integer action id ({names})")
 
 
 def heading_to_quaternion(heading: float) -> list[float]:
@@ -75,8 +89,10 @@ class Observation:
 
 @dataclass(frozen=True)
 class Goal:
+    """A goal position; ``radius`` (metres) is the success distance (VLN-CE default ``SUCCESS_DISTANCE``)."""
+
     position: tuple[float, float, float]
-    radius: float = 3.0
+    radius: float = SUCCESS_DISTANCE
 
 
 @dataclass(frozen=True)
@@ -98,6 +114,11 @@ class Episode:
     @property
     def start_heading(self) -> float:
         return quaternion_to_heading(self.start_rotation)
+
+    @property
+    def success_distance(self) -> float:
+        """Metres from the goal within which STOP succeeds: the first goal's radius (VLN-CE default 3.0)."""
+        return self.goals[0].radius if self.goals else SUCCESS_DISTANCE
 
 
 @runtime_checkable

@@ -29,7 +29,6 @@ from gymnasium import spaces
 from navagent.envs.base import Action, Episode
 from navagent.envs.builtin.sim import BuiltinNavEnv, SimConfig
 
-SUCCESS_DISTANCE = 3.0
 SUCCESS_REWARD = 2.5
 SLACK_REWARD = -0.01
 INSTRUCTION_CHARSET = string.ascii_letters + string.digits + string.punctuation + " "
@@ -134,7 +133,7 @@ class BuiltinVLNEnv(gymnasium.Env):
         distance = self.sim.distance_to_goal()
         terminated = int(action) == Action.STOP
         truncated = obs.done and not terminated
-        success = terminated and distance < SUCCESS_DISTANCE
+        success = terminated and distance < self.sim.episode.success_distance
         progress = self._last_distance - distance if math.isfinite(distance) else 0.0
         reward = float(progress + SLACK_REWARD + (SUCCESS_REWARD if success else 0.0))
         self._last_distance = distance

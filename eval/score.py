@@ -35,7 +35,14 @@ from navagent.envs.episodes import (
     load_gt,
     read_json,
 )
-from navagent.eval.vln_metrics import SUCCESS_DISTANCE, DtwMode, EpisodeMetrics, aggregate, episode_metrics
+from navagent.eval.vln_metrics import (
+    SUCCESS_DISTANCE,
+    DtwMode,
+    EpisodeMetrics,
+    aggregate,
+    episode_metrics,
+    run_success_distance,
+)
 
 DistanceFn = Callable[[np.ndarray, np.ndarray], float]
 _SHOWN_IDS = 10
@@ -111,14 +118,14 @@ def _episodes_to_score(
     unknown = set(trajectories) - set(episodes)
     missing = set(episodes) - set(trajectories)
     if strict and unknown:
-        raise KeyError(f"{paths[1]}: {len(unknown)} trajectories not in {paths[0]}: {_id_list(unknown)}")
+        raise ValueError(f"{paths[1]}: {len(unknown)} trajectories not in {paths[0]}: {_id_list(unknown)}")
     if strict and missing:
-        raise KeyError(
+        raise ValueError(
             f"{paths[0]}: {len(missing)} episodes have no trajectory in {paths[1]}: {_id_list(missing)}"
         )
     selected = [episode_id for episode_id in episodes if episode_id in trajectories]
     if not selected:
-        raise KeyError(f"{paths[1]}: no trajectory matches an episode of {paths[0]}")
+        raise ValueError(f"{paths[1]}: no trajectory matches an episode of {paths[0]}")
     return selected
 
 
@@ -127,10 +134,13 @@ def score_episode(
     truth: GroundTruth,
     trajectory: Trajectory,
     distance_fn: DistanceFn,
-    success_distance: float = SUCCESS_DISTANCE,
+    success_distance: float | None = None,
     dtw: DtwMode = "exact",
 ) -> EpisodeMetrics:
-    """Metrics of one recorded trajectory; ``distance_fn(point, goal)`` is the scene's geodesic distance."""
+    """Metrics of one recorded trajectory; ``distance_fn(point, goal)`` is the scene's geodesic distance.
+
+    ``success_distance`` None: the episode's goal radius (``Episode.success_distance``).
+    """
     goals = [np.asarray(goal.position, dtype=np.float64) for goal in episode.goals]
     distances = np.array(
         [min(float(distance_fn(point, goal)) for goal in goals) for point in trajectory.positions],
@@ -143,7 +153,7 @@ def score_episode(
         d0=float(distances[0]),
         reference_locations=np.asarray(truth.locations, dtype=np.float64),
         steps=trajectory.steps,
-        success_distance=success_distance,
+        success_distance=episode.success_distance if success_distance is None else success_distance,
         dtw=dtw,
     )
 
@@ -161,15 +171,16 @@ def score_trajectories(
     gt_path: str | os.PathLike,
     trajectories_path: str | os.PathLike,
     distance_fn_for_scene: Callable[[str], DistanceFn],
-    success_distance: float = SUCCESS_DISTANCE,
+    success_distance: float | None = None,
     dtw: DtwMode = "exact",
     strict: bool = True,
 ) -> dict:
     """Score an inference file -> ``{"summary": {...}, "episodes": {episode_id: {...}}}``.
 
     ``summary`` is ``vln_metrics.aggregate`` (``ne, sr, osr, spl, tl, ndtw, sdtw, steps, episodes,
-    nonfinite_ne``) plus ``dtw`` and ``success_distance``. ``strict`` (default) requires the trajectory file
-    and the episode file to cover the same ids; ``strict=False`` scores their intersection. Episodes or
+    nonfinite_ne``) plus ``dtw`` and ``success_distance`` (None: each episode's goal radius). ``strict``
+    (default) requires the trajectory file and the episode file to cover the same ids; ``strict=False`` scores
+    their intersection. Episodes or
     R2R-CE/RxR-CE files are detected from the file (``load_any_episodes``); every scored episode needs a
     ground-truth entry.
     """
@@ -180,7 +191,7 @@ def score_trajectories(
         episodes, trajectories, (str(episodes_path), str(trajectories_path)), strict
     )
     if no_truth := set(selected) - set(truths):
-        raise KeyError(f"{gt_path}: no ground truth for {len(no_truth)} episodes: {_id_list(no_truth)}")
+        raise ValueError(f"{gt_path}: no ground truth for {len(no_truth)} episodes: {_id_list(no_truth)}")
     distance_fns: dict[str, DistanceFn] = {}
     results: dict[str, EpisodeMetrics] = {}
     for episode_id in selected:
@@ -195,7 +206,15 @@ def score_trajectories(
             success_distance,
             dtw,
         )
-    summary = {**aggregate(list(results.values())), "dtw": dtw, "success_distance": success_distance}
+    summary = {
+        **aggregate(list(results.values())),
+        "dtw": dtw,
+        "success_distance": (
+            success_distance
+            if success_distance is not None
+            else run_success_distance(episodes[i].success_distance for i in selected)
+        ),
+    }
     return {"summary": summary, "episodes": {key: _json_safe(value) for key, value in results.items()}}
 
 

@@ -23,14 +23,15 @@ path to weight by); d0 = L = 0 gives SPL = success (nothing to walk, nothing wal
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Literal
 
 import numpy as np
 from scipy.spatial.distance import cdist
 
-SUCCESS_DISTANCE = 3.0
+from navagent.envs.base import SUCCESS_DISTANCE
+
 DtwMode = Literal["exact", "fastdtw"]
 SUMMARY_KEYS = ("ne", "sr", "osr", "spl", "tl", "ndtw", "sdtw", "steps")
 
@@ -55,6 +56,12 @@ def oracle_navigation_error(distances_to_goal: np.ndarray) -> float:
     """Smallest distance to the goal over the episode; NaN counts as inf (unknown is not close)."""
     distances = np.asarray(distances_to_goal, dtype=np.float64)
     return float(np.where(np.isnan(distances), np.inf, distances).min())
+
+
+def run_success_distance(distances: Iterable[float]) -> float | list[float]:
+    """The success distance a run reports: one number, or its sorted distinct per-episode goal radii."""
+    distinct = sorted({float(distance) for distance in distances}) or [SUCCESS_DISTANCE]
+    return distinct[0] if len(distinct) == 1 else distinct
 
 
 def is_success(stopped: bool, final_distance: float, success_distance: float = SUCCESS_DISTANCE) -> bool:

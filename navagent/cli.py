@@ -508,7 +508,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         args.func(args)
-    except (ValueError, KeyError, FileNotFoundError) as err:
+    except (ValueError, FileNotFoundError) as err:  # user errors; internal bugs keep their traceback
         print(f"navagent: error: {err}", file=sys.stderr)
         return 2
     return 0

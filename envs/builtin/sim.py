@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from navagent.envs.base import Action, AgentState, Episode, Observation
+from navagent.envs.base import Action, AgentState, Episode, Observation, parse_action_id
 from navagent.envs.builtin.generator import generate_house
 from navagent.envs.builtin.geodesic import GeodesicPlanner
 from navagent.envs.builtin.house import House
@@ -45,18 +45,6 @@ class Scene:
     navgrid: NavGrid
     planner: GeodesicPlanner
     motion: MotionModel
-
-
-def parse_action_id(action: object) -> Action:
-    """An integer action id (int, numpy integer or ``Action``) -> ``Action``; anything else is a ValueError."""
-    if (
-        isinstance(action, (int, np.integer))
-        and not isinstance(action, bool)
-        and int(action) in Action._value2member_map_
-    ):
-        return Action(int(action))
-    names = ", ".join(f"{a.value}={a.name}" for a in Action)
-    raise ValueError(f"invalid action {action!r}: expected an integer action id ({names})")
 
 
 class BuiltinNavEnv:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from navagent.envs.base import Episode
+from navagent.envs.base import SUCCESS_DISTANCE, Episode
 from navagent.envs.episodes import (
     GroundTruth,
     load_episodes,
@@ -71,7 +71,7 @@ class HabitatEnvConfig:
     hfov_deg: int = 90
     depth: bool = False
     gpu_device_id: int | None = None
-    success_distance: float = 3.0
+    success_distance: float = SUCCESS_DISTANCE
     max_steps: int = 500
     forward_step: float = 0.25
     turn_angle_deg: int = 15

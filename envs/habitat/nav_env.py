@@ -19,8 +19,7 @@ from typing import Any
 import habitat
 import numpy as np
 
-from navagent.envs.base import AgentState, Episode, Observation, quaternion_to_heading
-from navagent.envs.builtin.sim import parse_action_id
+from navagent.envs.base import AgentState, Episode, Observation, parse_action_id, quaternion_to_heading
 from navagent.envs.habitat.config import TASK_ACTIONS, HabitatEnvConfig, habitat_lab_config
 
 _START_TOLERANCE = 1e-4  # metres / quaternion units between the runner's episode and habitat's
@@ -56,7 +55,7 @@ class HabitatNavEnv:
     def reset(self, episode: Episode) -> Observation:
         habitat_episode = self._episodes.get(episode.episode_id)
         if habitat_episode is None:
-            raise KeyError(
+            raise ValueError(
                 f"episode {episode.episode_id!r} is not in the habitat dataset "
                 f"{self.habitat_config.habitat.dataset.data_path} (split {self.config.split!r}, "
                 f"{len(self._episodes)} episodes after the language filter)"

@@ -105,4 +105,4 @@ def load_inputs(source: EpisodeSource) -> tuple[list[Episode], dict[str, GroundT
 def check_truths(episodes: Sequence[Episode], truths: dict[str, GroundTruth], gt_name: str) -> None:
     missing = [e.episode_id for e in episodes if e.episode_id not in truths]
     if missing:
-        raise KeyError(f"{gt_name}: no ground truth for {len(missing)} episodes: {', '.join(missing[:10])}")
+        raise ValueError(f"{gt_name}: no ground truth for {len(missing)} episodes: {', '.join(missing[:10])}")

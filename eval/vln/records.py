@@ -27,7 +27,7 @@ from navagent.envs.base import Action, Episode, Observation
 from navagent.envs.episodes import GroundTruth
 from navagent.envs.vector import EnvStep
 from navagent.eval.vln.policies import Decision
-from navagent.eval.vln_metrics import SUCCESS_DISTANCE, DtwMode, EpisodeMetrics, episode_metrics
+from navagent.eval.vln_metrics import DtwMode, EpisodeMetrics, episode_metrics
 
 
 def _finite_or_none(value: float) -> float | None:
@@ -84,7 +84,7 @@ class EpisodeRollout:
             d0=self.distances[0],
             reference_locations=np.asarray(truth.locations, dtype=np.float64),
             steps=len(self.actions),
-            success_distance=SUCCESS_DISTANCE,
+            success_distance=self.episode.success_distance,
             dtw=dtw,
         )
 
@@ -95,6 +95,7 @@ class EpisodeRollout:
             "episode_id": self.episode.episode_id,
             "scene_id": self.episode.scene_id,
             "trajectory_id": self.episode.trajectory_id,
+            "success_distance": self.episode.success_distance,
             "metrics": {k: _finite_or_none(v) if isinstance(v, float) else v for k, v in metrics.items()},
             "trajectory": [
                 {"position": position, "heading": heading, "stop": self.stopped and index == last}

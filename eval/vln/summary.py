@@ -23,7 +23,7 @@ from pathlib import Path
 
 from navagent.eval.vln.records import metrics_from_record
 from navagent.eval.vln.results import ResultsFileError, Shard, shard_suffix
-from navagent.eval.vln_metrics import SUCCESS_DISTANCE, aggregate
+from navagent.eval.vln_metrics import SUCCESS_DISTANCE, aggregate, run_success_distance
 from navagent.fileio import json_bytes, write_bytes_atomic, write_json_atomic
 
 
@@ -69,7 +69,9 @@ def summarize(records: Sequence[dict], dtw: str) -> dict:
         "model_queries": queries,
         "episodes_per_hour": episodes_per_hour(records),
         "dtw": dtw,
-        "success_distance": SUCCESS_DISTANCE,
+        "success_distance": run_success_distance(
+            record.get("success_distance", SUCCESS_DISTANCE) for record in records
+        ),
     }
 
 

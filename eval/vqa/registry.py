@@ -70,7 +70,7 @@ TASKS: Mapping[str, Task] = {module.NAME: _task(module) for module in _MODULES}
 
 
 def get_task(name: str) -> Task:
-    """The registered task ``name``; KeyError listing the known names otherwise."""
+    """The registered task ``name``; ValueError listing the known names otherwise."""
     if name not in TASKS:
-        raise KeyError(f"unknown VQA task {name!r}; known: {sorted(TASKS)}")
+        raise ValueError(f"unknown VQA task {name!r}; known: {sorted(TASKS)}")
     return TASKS[name]

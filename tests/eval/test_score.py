@@ -129,10 +129,10 @@ def test_gzipped_trajectories_and_fastdtw_mode_give_the_same_scores(files):
 
 def test_id_mismatches_are_errors_unless_asked_for_the_intersection(files):
     (files / "preds.json").write_text(json.dumps({**TRAJECTORIES, "99": records([0], stop=True)}))
-    with pytest.raises(KeyError, match="1 trajectories not in .*val.json.gz: 99"):
+    with pytest.raises(ValueError, match="1 trajectories not in .*val.json.gz: 99"):
         score(files)
     (files / "preds.json").write_text(json.dumps({k: v for k, v in TRAJECTORIES.items() if k != "3"}))
-    with pytest.raises(KeyError, match="1 episodes have no trajectory in .*preds.json: 3"):
+    with pytest.raises(ValueError, match="1 episodes have no trajectory in .*preds.json: 3"):
         score(files)
     result, _ = score(files, strict=False)
     assert sorted(result["episodes"]) == ["1", "2", "4"] and result["summary"]["episodes"] == 3
@@ -140,7 +140,7 @@ def test_id_mismatches_are_errors_unless_asked_for_the_intersection(files):
 
 def test_missing_ground_truth_is_an_error(files):
     save_gt(files / "val_gt.json.gz", {"1": GroundTruth(((0.0, 0.0, 0.0),), (0,), 0)})
-    with pytest.raises(KeyError, match="no ground truth for 3 episodes: 2, 3, 4"):
+    with pytest.raises(ValueError, match="no ground truth for 3 episodes: 2, 3, 4"):
         score(files)
 
 

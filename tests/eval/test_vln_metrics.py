@@ -8,6 +8,7 @@ import sys
 import numpy as np
 import pytest
 
+from navagent.envs.base import SUCCESS_DISTANCE, Episode, Goal
 from navagent.eval.vln_metrics import (
     SUMMARY_KEYS,
     EpisodeMetrics,
@@ -18,6 +19,7 @@ from navagent.eval.vln_metrics import (
     fastdtw_distance,
     ndtw,
     path_length,
+    run_success_distance,
     spl,
 )
 
@@ -184,3 +186,14 @@ def test_bad_inputs_are_rejected():
         ndtw(line(0), line(0), dtw="approximate")
     with pytest.raises(ValueError, match="no episodes"):
         aggregate([])
+
+
+def test_success_distance_is_the_goal_radius_with_the_vln_ce_default():
+    def episode(*goals: Goal) -> Episode:
+        return Episode("1", 1, "s", (0.0, 0.0, 0.0), (0.0, 0.0, 0.0, 1.0), goals, (), "go")
+
+    assert episode(Goal((1.0, 0.0, 1.0), radius=1.5)).success_distance == 1.5
+    assert episode(Goal((1.0, 0.0, 1.0))).success_distance == SUCCESS_DISTANCE == 3.0
+    assert episode().success_distance == SUCCESS_DISTANCE
+    assert run_success_distance([3.0, 3.0]) == 3.0 and run_success_distance([]) == SUCCESS_DISTANCE
+    assert run_success_distance([3.0, 1.5, 3.0]) == [1.5, 3.0]

@@ -107,7 +107,7 @@ def test_episode_ends_on_stop_and_after_max_steps(builtin_r2r):
 
 def test_reset_rejects_episodes_habitat_did_not_load(env, builtin_r2r):
     _, episodes, _ = builtin_r2r
-    with pytest.raises(KeyError, match="'999' is not in the habitat dataset"):
+    with pytest.raises(ValueError, match="'999' is not in the habitat dataset"):
         env.reset(dataclasses.replace(episodes[0], episode_id="999"))
     moved = dataclasses.replace(episodes[0], start_position=(0.0, 0.0, 0.0))
     with pytest.raises(ValueError, match="start_position"):

@@ -100,7 +100,7 @@ def test_score_predictions_errors(tmp_path):
     files = {"gqa": {"questions": write_gqa(tmp_path)}}
     predictions = tmp_path / "predictions.json"
     write_predictions(predictions, {"gqa": {"q1": "yes", "q3": "no"}})
-    with pytest.raises(KeyError, match="unknown VQA task 'gqa2'"):
+    with pytest.raises(ValueError, match="unknown VQA task 'gqa2'"):
         score_predictions(["gqa2"], predictions, files, tmp_path / "OUT.json")
     with pytest.raises(
         ValueError, match=r"gqa: files \['question'\] do not fit \['questions', 'image_dir'\]"
@@ -127,7 +127,7 @@ def test_registry_lists_every_benchmark():
     assert all(
         name == task.name and callable(task.load) and callable(task.score) for name, task in TASKS.items()
     )
-    with pytest.raises(KeyError, match="known"):
+    with pytest.raises(ValueError, match="known"):
         get_task("coco")
 
 

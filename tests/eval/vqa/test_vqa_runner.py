@@ -130,7 +130,7 @@ def test_bad_task_files_and_missing_media_fail_before_answering(checkpoint, scen
     moved.write_text(json.dumps(records))
     with pytest.raises(FileNotFoundError, match="media file"):
         _run(checkpoint, {"sceneqa": {"annotations": moved}}, tmp_path / "out", tasks=("sceneqa",))
-    with pytest.raises(KeyError, match="unknown VQA task"):
+    with pytest.raises(ValueError, match="unknown VQA task"):
         _run(checkpoint, {}, tmp_path / "out", tasks=("nope",))
 
 
