@@ -26,43 +26,28 @@ def _cmd_demo(args: argparse.Namespace) -> None:
     print(format_demo_result(result))
 
 
+# `eval vln` flags -> EvalConfig keys (flags not given leave the preset's value)
+_EVAL_VLN_FLAGS = {
+    "checkpoint": "checkpoint", "policy": "policy", "episodes": "episodes.dir", "split": "episodes.split",
+    "source": "episodes.source", "languages": "episodes.languages", "max_episodes": "episodes.max_episodes",
+    "sim": "sim.backend", "scenes_dir": "sim.scenes_dir", "habitat_simulator": "sim.habitat_simulator",
+    "max_steps": "sim.max_steps", "num_envs": "num_envs", "shard": "shard", "dtw": "dtw", "out": "out_dir",
+    "video": "video",
+}  # fmt: skip
+
+
 def _cmd_eval_vln(args: argparse.Namespace) -> None:
     import functools
+    import json
 
     from navagent.demo.episode_video import EpisodeVideoHook
-    from navagent.eval.vln.runner import run_vln_eval
+    from navagent.eval.vln import load_eval_config, run_vln_eval
 
-    env_factory = config = None
-    if args.sim == "habitat":  # built in each worker; the import fails here, early, with an install hint
-        from navagent.envs.habitat import HabitatEnvConfig, make_habitat_env
-
-        config = HabitatEnvConfig(
-            episodes_dir=str(args.episodes),
-            split=args.split,
-            scenes_dir=str(args.scenes_dir),
-            languages=tuple(args.languages) if args.languages else None,
-            simulator=args.habitat_simulator,
-        )
-        env_factory = functools.partial(make_habitat_env, config)
-    run_vln_eval(
-        args.checkpoint,
-        episodes_dir=args.episodes,
-        split=args.split,
-        out_dir=args.out,
-        sim=args.sim,
-        num_envs=args.num_envs,
-        shard=args.shard,
-        max_episodes=args.max_episodes,
-        max_steps=args.max_steps,
-        policy=args.policy,
-        dtw=args.dtw,
-        video=args.video,
-        video_hook=functools.partial(EpisodeVideoHook, fps=8, label=args.policy or "model")
-        if args.video
-        else None,
-        env_factory=env_factory,
-        episode_source=config,  # habitat: R2R-CE or RxR-CE (language filter), settings recorded in run.json
-    )
+    given = {key: getattr(args, flag) for flag, key in _EVAL_VLN_FLAGS.items() if getattr(args, flag)}
+    flags = [f"--{key}={json.dumps(value, default=str)}" for key, value in given.items()]
+    config = load_eval_config(args.config, [*flags, *(f"--{item}" for item in args.set)])
+    video_hook = functools.partial(EpisodeVideoHook, fps=8, label=config.policy)
+    run_vln_eval(config, video_hook=video_hook)
 
 
 def _cmd_eval_actions(args: argparse.Namespace) -> None:
@@ -177,8 +162,8 @@ def _cmd_eval_vqa(args: argparse.Namespace) -> None:
             score_options=options,
         )
     elif args.questions or args.annotations:  # VQAv2's official file formats
-        from navagent.fileio import write_json_atomic
         from navagent.eval.vqa.tasks.vqav2 import score_vqav2_files
+        from navagent.fileio import write_json_atomic
 
         if args.tasks != ["vqav2"] or not (args.questions and args.annotations):
             raise ValueError("--questions/--annotations score VQAv2 files: use --tasks vqav2 and give both")
@@ -362,42 +347,39 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate = commands.add_parser("eval", help="evaluation").add_subparsers(
         dest="eval_command", required=True
     )
+    from navagent.eval.vln.registry import EPISODE_SOURCES, POLICIES, SIMULATORS
+
     vln = evaluate.add_parser(
         "vln",
         help="closed-loop VLN-CE evaluation (batched, sharded, resumable) of a checkpoint or a baseline",
         description="Runs episodes on vector environments; writes OUT/results.jsonl (one line per episode, "
-        "resumable), OUT/summary.json and OUT/trajectories.json (VLN-CE r2r format).",
+        "resumable), OUT/summary.json and OUT/trajectories.json (VLN-CE r2r format). Settings: the --config "
+        "preset (configs/eval/), then the flags, then --set KEY=VALUE (EvalConfig keys, e.g. sim.max_steps=20).",
     )
+    vln.add_argument("--config", type=Path, help="EvalConfig YAML preset, e.g. configs/eval/r2r-builtin.yaml")
+    vln.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="dotted config override")
     vln.add_argument("--checkpoint", type=Path, help="model directory (default: the shipped default agent)")
-    vln.add_argument(
-        "--policy", choices=["random", "forward", "oracle"], help="a baseline instead of a model"
-    )
-    vln.add_argument(
-        "--episodes", type=Path, required=True, help="R2R-CE data root (DIR/SPLIT/SPLIT.json.gz)"
-    )
-    vln.add_argument("--split", default="val_unseen")
-    vln.add_argument("--sim", choices=["builtin", "habitat"], default="builtin")
-    vln.add_argument(
-        "--scenes-dir", type=Path, default=Path("data/scene_datasets"), help="habitat scenes root"
-    )
-    vln.add_argument("--languages", nargs="+", help="RxR-CE language filter, e.g. en-US hi-IN (habitat)")
+    vln.add_argument("--policy", choices=sorted(POLICIES), help="default: checkpoint")
+    vln.add_argument("--episodes", type=Path, help="episode data root (DIR/SPLIT/SPLIT.json.gz)")
+    vln.add_argument("--split", help="default: val_unseen")
+    vln.add_argument("--source", choices=sorted(EPISODE_SOURCES), help="episode files (default: r2r)")
+    vln.add_argument("--sim", choices=sorted(SIMULATORS), help="simulator (default: builtin)")
+    vln.add_argument("--scenes-dir", type=Path, help="habitat scenes root (default: data/scene_datasets)")
+    vln.add_argument("--languages", nargs="+", help="RxR-CE language filter, e.g. en-US hi-IN")
     vln.add_argument(
         "--habitat-simulator",
         choices=["habitat", "builtin"],
-        default="habitat",
         help="with --sim habitat: habitat-sim (default), or the built-in simulator inside habitat-lab",
     )
-    vln.add_argument(
-        "--num-envs", type=int, default=8, help="simulators in subprocesses, one batched model call"
-    )
+    vln.add_argument("--num-envs", type=int, help="simulators in subprocesses, one batched model call (8)")
     vln.add_argument(
         "--shard", help="i/n: every n-th episode from i (default under torchrun: RANK/WORLD_SIZE)"
     )
     vln.add_argument("--max-episodes", type=int, help="only the first K episodes")
     vln.add_argument("--max-steps", type=int, help="step limit per episode (default: 500, VLN-CE's)")
     vln.add_argument("--video", action="store_true", help="also write OUT/videos/EPISODE.mp4")
-    vln.add_argument("--dtw", choices=["exact", "fastdtw"], default="exact")
-    vln.add_argument("--out", type=Path, required=True, help="output folder")
+    vln.add_argument("--dtw", choices=["exact", "fastdtw"])
+    vln.add_argument("--out", type=Path, help="output folder (default: runs/eval)")
     vln.set_defaults(func=_cmd_eval_vln)
 
     actions = evaluate.add_parser(

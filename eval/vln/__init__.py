@@ -1,10 +1,10 @@
 """Closed-loop VLN-CE evaluation: policies, the batched evaluation loop over vector environments,
 crash-safe per-episode results with resume and shard merging, and the ``navagent eval vln`` entry point."""
 
-from navagent.eval.vln.inputs import EpisodeSource, R2RSplit, parse_shard, select_episodes
+from navagent.eval.vln.config import EvalConfig, load_eval_config
+from navagent.eval.vln.inputs import EpisodeSource, R2RSplit, RxRSplit, parse_shard, select_episodes
 from navagent.eval.vln.loop import EpisodeHook, LoopReport, evaluate_episodes
 from navagent.eval.vln.policies import (
-    BASELINE_POLICIES,
     DEFAULT_CHECKPOINT,
     AgentPolicy,
     Decision,
@@ -12,20 +12,20 @@ from navagent.eval.vln.policies import (
     OraclePolicy,
     Policy,
     RandomPolicy,
-    make_policy,
+    load_agent_policy,
     resolve_checkpoint,
 )
 from navagent.eval.vln.results import ResultsFileError, ResultsLog
 from navagent.eval.vln.runner import EpisodeFailuresError, merge_vln_shards, run_vln_eval
 
 __all__ = [
-    "BASELINE_POLICIES",
     "DEFAULT_CHECKPOINT",
     "AgentPolicy",
     "Decision",
     "EpisodeFailuresError",
     "EpisodeHook",
     "EpisodeSource",
+    "EvalConfig",
     "ForwardPolicy",
     "LoopReport",
     "OraclePolicy",
@@ -34,8 +34,10 @@ __all__ = [
     "RandomPolicy",
     "ResultsFileError",
     "ResultsLog",
+    "RxRSplit",
     "evaluate_episodes",
-    "make_policy",
+    "load_agent_policy",
+    "load_eval_config",
     "merge_vln_shards",
     "parse_shard",
     "resolve_checkpoint",

@@ -151,7 +151,7 @@ def run_action_accuracy(
 ) -> dict:
     """`navagent eval actions`: load the checkpoint (None: the shipped default), evaluate the first
     ``max_records`` records, write the summary JSON to ``out_path`` and return it."""
-    from navagent.eval.vln.policies import make_policy
+    from navagent.eval.vln.policies import load_agent_policy
     from navagent.fileio import write_json_atomic
 
     queries = load_navigation_queries(records_path, frames_root)
@@ -159,7 +159,7 @@ def run_action_accuracy(
         if max_records < 1:
             raise ValueError(f"--max-records must be >= 1, got {max_records}")
         queries = queries[:max_records]
-    policy = make_policy(None if checkpoint is None else Path(checkpoint))
+    policy = load_agent_policy(checkpoint)
     summary = evaluate_action_accuracy(policy.agent, queries, batch_size=batch_size)
     summary = {
         "checkpoint": policy.name.removeprefix("checkpoint:"),

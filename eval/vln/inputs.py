@@ -1,7 +1,7 @@
 """Inputs of an evaluation run: where episodes and ground truth come from, and which episodes a shard runs.
 
 An ``EpisodeSource`` gives episodes + ground truth: ``R2RSplit`` (``{episodes_dir}/{split}/{split}.json.gz`` and
-its ``_gt`` file) by default, or e.g. ``navagent.envs.habitat.HabitatEnvConfig`` (R2R-CE or RxR-CE).
+its ``_gt`` file) or ``RxRSplit`` (``{split}_guide.json.gz``, language filter); ``registry.EPISODE_SOURCES`` names them.
 """
 
 from __future__ import annotations
@@ -13,7 +13,17 @@ from pathlib import Path
 from typing import Protocol
 
 from navagent.envs.base import Episode
-from navagent.envs.episodes import GroundTruth, load_episodes, load_gt, r2r_episodes_path, r2r_gt_path
+from navagent.envs.episodes import (
+    GroundTruth,
+    load_episodes,
+    load_gt,
+    load_rxr_episodes,
+    load_rxr_gt,
+    r2r_episodes_path,
+    r2r_gt_path,
+    rxr_episodes_path,
+    rxr_gt_path,
+)
 from navagent.eval.vln.results import Shard
 
 
@@ -51,6 +61,28 @@ class R2RSplit:
         return load_gt(self.gt_paths()[0])
 
 
+@dataclass(frozen=True)
+class RxRSplit:
+    """The RxR-CE guide files of ``split`` under ``episodes_dir``, filtered to ``languages`` (None: all)."""
+
+    episodes_dir: str | os.PathLike
+    split: str
+    languages: tuple[str, ...] | None = None
+    role: str = "guide"
+
+    def episode_paths(self) -> list[Path]:
+        return [rxr_episodes_path(self.episodes_dir, self.split, self.role)]
+
+    def gt_paths(self) -> list[Path]:
+        return [rxr_gt_path(self.episodes_dir, self.split, self.role)]
+
+    def load_episodes(self) -> list[Episode]:
+        return load_rxr_episodes(self.episode_paths()[0], self.languages)
+
+    def load_ground_truth(self) -> dict[str, GroundTruth]:
+        return load_rxr_gt(self.gt_paths()[0])
+
+
 def parse_shard(text: str) -> Shard:
     """``"i/n"`` -> ``(i, n)`` with ``0 <= i < n``."""
     parts = text.split("/")
@@ -81,18 +113,6 @@ def select_episodes(
         raise ValueError(f"max_episodes must be >= 1, got {max_episodes!r}")
     chosen = list(episodes[:max_episodes])
     return chosen if shard is None else chosen[shard[0] :: shard[1]]
-
-
-def resolve_episode_source(
-    episodes_dir: str | os.PathLike | None, split: str, episode_source: EpisodeSource | None
-) -> EpisodeSource:
-    if episode_source is None:
-        if episodes_dir is None:
-            raise ValueError("give episodes_dir (an R2R-CE directory) or episode_source")
-        return R2RSplit(episodes_dir, split)
-    if episode_source.split != split:
-        raise ValueError(f"split {split!r} differs from episode_source's split {episode_source.split!r}")
-    return episode_source
 
 
 def load_inputs(source: EpisodeSource) -> tuple[list[Episode], dict[str, GroundTruth]]:

@@ -34,7 +34,6 @@ from navagent.envs.base import Action, AgentState, Episode, Observation
 logger = logging.getLogger(__name__)
 
 DEFAULT_CHECKPOINT = Path(navagent.__file__).resolve().parent.parent / "checkpoints" / "navagent-default"
-BASELINE_POLICIES = ("random", "forward", "oracle")
 RANDOM_ACTION_PROBABILITIES = (0.02, 0.68, 0.15, 0.15)  # STOP, MOVE_FORWARD, TURN_LEFT, TURN_RIGHT
 HANDCRAFTED_FORWARD_STEPS = 37
 HANDCRAFTED_MAX_TURNS = 24  # 360 / 15
@@ -190,33 +189,22 @@ def resolve_checkpoint(checkpoint: str | Path | None, default: Path = DEFAULT_CH
         raise FileNotFoundError(
             f"no checkpoint given and the default checkpoint {default} is missing (it ships in the "
             "repository's checkpoints/ folder: run from a git checkout, or pass --checkpoint DIR (a navagent or "
-            f"VILA/NaVILA model) or --policy {'|'.join(BASELINE_POLICIES)})"
+            "VILA/NaVILA model) or --policy random (or another baseline))"
         )
     return default
 
 
-def make_policy(
-    name_or_checkpoint: str | Path | None,
-    *,
-    seed: int = 0,
-    sim_config=None,
-    device: str | None = None,
-    agent_options: dict | None = None,
-) -> Policy:
-    """A baseline by name (``random``, ``forward``, ``oracle``) or the agent loaded from a checkpoint
-    directory (None: the shipped default). ``agent_options`` go to ``NavAgent`` (e.g. ``num_frames``).
-    ``device`` defaults to ``cuda:$LOCAL_RANK`` (or ``cuda:0``) when CUDA is available, else the CPU.
-    A directory that is not a navagent/VILA model raises ``CheckpointFormatError``."""
-    if name_or_checkpoint == "random":
-        return RandomPolicy(seed)
-    if name_or_checkpoint == "forward":
-        return ForwardPolicy(seed)
-    if name_or_checkpoint == "oracle":
-        return OraclePolicy(sim_config)
+def load_agent_policy(
+    checkpoint: str | Path | None, *, device: str | None = None, agent_options: dict | None = None
+) -> AgentPolicy:
+    """The agent loaded from a checkpoint directory (None: the shipped default). ``agent_options`` go to
+    ``NavAgent`` (frames per decision default to the model config's ``num_video_frames``). ``device``
+    defaults to ``cuda:$LOCAL_RANK`` (or ``cuda:0``) when CUDA is available, else the CPU. A directory that
+    is not a navagent/VILA model raises ``CheckpointFormatError``."""
     from navagent.agent.policy import NavAgent
     from navagent.model import load_model_and_processor
 
-    directory = resolve_checkpoint(name_or_checkpoint).resolve()
+    directory = resolve_checkpoint(checkpoint).resolve()
     if device is None:  # torchrun: one GPU per process (LOCAL_RANK)
         import torch
 

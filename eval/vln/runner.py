@@ -1,14 +1,15 @@
-"""``run_vln_eval``: closed-loop VLN-CE evaluation of a checkpoint or a baseline (``navagent eval vln``).
+"""``run_vln_eval(config)``: closed-loop VLN-CE evaluation of a checkpoint or a baseline (``navagent eval vln``).
 
-Episodes come from an R2R-CE directory (``{episodes_dir}/{split}/{split}.json.gz`` and its ``_gt`` file), or
-from an ``episode_source`` (an ``EpisodeSource`` such as ``HabitatEnvConfig``, which also reads RxR-CE).
-The selection is the first ``max_episodes`` episodes in file order, and of those every ``n``-th starting at
-``i`` for ``shard=(i, n)`` (deterministic; under ``torchrun`` the shard defaults to ``(RANK, WORLD_SIZE)``).
+``config`` is an ``EvalConfig``; its policy, simulator and episode source are looked up in the registries
+(``navagent.eval.vln.registry``). The selection is the first ``episodes.max_episodes`` episodes in file order,
+and of those every ``n``-th starting at ``i`` for ``shard="i/n"`` (deterministic; under ``torchrun`` the shard
+defaults to ``(RANK, WORLD_SIZE)``).
 
-Output directory (``out_dir``):
+Output directory (``config.out_dir``):
 
-* ``run.json``: the settings that determine the results (policy, episode file, simulator settings, DTW);
-  resuming into a directory made with other settings is refused rather than mixing results;
+* ``run.json``: the resolved config and the settings that determine the results (policy, episode files,
+  simulator settings, DTW); resuming into a directory made with other settings is refused rather than mixing
+  results;
 * ``results.jsonl`` (``results.shard-i-of-n.jsonl``): one line per finished episode (``records``), appended
   durably; a rerun skips finished episodes (a torn last line from a kill is discarded), so a killed run
   resumes and ends with exactly the metrics of an uninterrupted run;
@@ -21,30 +22,27 @@ Output directory (``out_dir``):
 
 from __future__ import annotations
 
-import functools
-import json
 import os
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, is_dataclass
 from pathlib import Path
 
-from navagent.envs.base import Episode, NavEnv
+from navagent.envs.base import Episode
 from navagent.envs.episodes import read_json
 from navagent.envs.vector import VectorNavEnv
 from navagent.eval.score import format_summary_table
+from navagent.eval.vln.config import EvalConfig, config_to_dict, result_settings
 from navagent.eval.vln.inputs import (
     EpisodeSource,
-    check_shard,
     check_truths,
     load_inputs,
     parse_shard,
-    resolve_episode_source,
     select_episodes,
     shard_from_environment,
 )
 from navagent.eval.vln.loop import EpisodeHook, evaluate_episodes
-from navagent.eval.vln.policies import BASELINE_POLICIES, Policy, make_policy
+from navagent.eval.vln.policies import Policy
+from navagent.eval.vln.registry import EPISODE_SOURCES, POLICIES, SIMULATORS
 from navagent.eval.vln.results import (
     ResultsFileError,
     ResultsLog,
@@ -62,9 +60,7 @@ from navagent.eval.vln.summary import (
 )
 from navagent.fileio import json_bytes, write_bytes_atomic
 
-SIMULATORS = ("builtin", "habitat")
 RUN_CONFIG_NAME = "run.json"
-_NOT_RESULT_SETTINGS = ("render", "device_index", "gpu_device_id")  # rendering and GPU choice
 
 
 class EpisodeFailuresError(ValueError):
@@ -75,26 +71,14 @@ def _files_name(paths: Sequence[Path]) -> str:
     return ", ".join(str(path) for path in paths)
 
 
-def make_env_factory(sim: str, sim_config) -> Callable:
-    """A picklable factory of one simulator for ``VectorNavEnv``."""
-    if sim == "builtin":
-        from navagent.envs.builtin.sim import BuiltinNavEnv
-
-        return functools.partial(BuiltinNavEnv, sim_config)
-    if sim == "habitat":
-        raise ValueError(
-            "sim='habitat' needs env_factory (a factory of navagent.envs.habitat environments); "
-            "run_vln_eval builds only the built-in simulator itself"
-        )
-    raise ValueError(f"sim must be one of {SIMULATORS}, got {sim!r}")
-
-
 # ----------------------------------------------------------------------------------------- run state
-def _check_run_config(out_dir: Path, config: dict) -> None:
-    """Record the run's settings, or refuse to resume results made with different ones."""
+def _check_run_config(out_dir: Path, config: dict, eval_config: EvalConfig) -> None:
+    """Record the run's settings (and its whole config), or refuse to resume results made with different
+    settings."""
     path = out_dir / RUN_CONFIG_NAME
     if path.exists():
         previous = read_json(path)
+        previous.pop("config", None)
         if previous != config:
             changed = sorted(k for k in config.keys() | previous.keys() if previous.get(k) != config.get(k))
             raise ValueError(
@@ -102,7 +86,7 @@ def _check_run_config(out_dir: Path, config: dict) -> None:
                 f"see {path}): use another output directory or remove it"
             )
         return
-    write_bytes_atomic(path, json_bytes(config, indent=2))
+    write_bytes_atomic(path, json_bytes({**config, "config": config_to_dict(eval_config)}, indent=2))
 
 
 def _run_id() -> str:
@@ -176,81 +160,42 @@ def _merge_shards(
     return summary
 
 
-def merge_vln_shards(
-    out_dir: str | os.PathLike,
-    episodes_dir: str | os.PathLike | None,
-    split: str,
-    num_shards: int,
-    max_episodes: int | None = None,
-    dtw: str = "exact",
-    progress: bool = True,
-    episode_source: EpisodeSource | None = None,
-) -> dict:
-    """Merge ``results.shard-*-of-{num_shards}.jsonl`` in ``out_dir`` into ``summary.json``,
-    ``trajectories.json`` and ``results.jsonl`` (the selection is recomputed from the episode file, or
-    ``episode_source`` as in ``run_vln_eval``, and ``max_episodes``); every shard must be complete, else
-    ``ResultsFileError`` naming the missing shards."""
-    out_dir = Path(out_dir)
-    episodes, _ = load_inputs(resolve_episode_source(episodes_dir, split, episode_source))
-    episode_ids = [e.episode_id for e in select_episodes(episodes, max_episodes, None)]
+def merge_vln_shards(config: EvalConfig, num_shards: int, progress: bool = True) -> dict:
+    """Merge ``results.shard-*-of-{num_shards}.jsonl`` in ``config.out_dir`` into ``summary.json``,
+    ``trajectories.json`` and ``results.jsonl`` (the selection is recomputed from ``config``'s episodes, as in
+    ``run_vln_eval``); every shard must be complete, else ``ResultsFileError`` naming the missing shards."""
+    out_dir = Path(config.out_dir)
+    episodes, _ = load_inputs(EPISODE_SOURCES[config.episodes.source](config))
+    episode_ids = [e.episode_id for e in select_episodes(episodes, config.episodes.max_episodes, None)]
     shard_records, incomplete = _load_shards(out_dir, episode_ids, num_shards)
     if incomplete:
         raise ResultsFileError(f"{out_dir}: shards {incomplete} of {num_shards} are not complete yet")
     config_file = out_dir / RUN_CONFIG_NAME
-    config = read_json(config_file) if config_file.exists() else {}
+    recorded = read_json(config_file) if config_file.exists() else {}
     extra = {
-        "policy": config.get("policy"),
-        "split": split,
-        "max_steps": config.get("sim", {}).get("max_steps"),
+        "policy": recorded.get("policy"),
+        "split": config.episodes.split,
+        "max_steps": recorded.get("sim", {}).get("max_steps"),
     }
-    return _merge_shards(out_dir, episode_ids, shard_records, dtw, extra, progress)
+    return _merge_shards(out_dir, episode_ids, shard_records, config.dtw, extra, progress)
 
 
 # ------------------------------------------------------------------------------------------ the run
-def _resolve_shard(shard: Shard | str | None) -> Shard | None:
-    if isinstance(shard, str):
-        return parse_shard(shard)
-    return shard_from_environment() if shard is None else check_shard(shard)
+def _resolve_shard(shard: str | None) -> Shard | None:
+    return shard_from_environment() if shard is None else parse_shard(shard)
 
 
-def _check_arguments(
-    checkpoint, policy, num_envs: int, dtw: str, video: bool, video_hook, sim, env_factory
-) -> None:
-    if sim not in SIMULATORS:
-        raise ValueError(f"sim must be one of {SIMULATORS}, got {sim!r}")
-    if sim == "habitat" and env_factory is None:
-        make_env_factory(sim, None)  # raises: explains what is needed
-    if dtw not in ("exact", "fastdtw"):
-        raise ValueError(f"dtw must be 'exact' or 'fastdtw', got {dtw!r}")
-    if isinstance(num_envs, bool) or not isinstance(num_envs, int) or num_envs < 1:
-        raise ValueError(f"num_envs must be an integer >= 1, got {num_envs!r}")
-    if checkpoint is not None and policy is not None:
-        raise ValueError("give either a checkpoint or a baseline policy, not both")
-    if isinstance(policy, str) and policy not in BASELINE_POLICIES:
-        raise ValueError(f"policy must be one of {BASELINE_POLICIES}, got {policy!r}")
-    if video and video_hook is None:
-        raise ValueError("video=True needs video_hook (the per-episode video writer) to write the videos")
-
-
-def _sim_settings(config) -> dict:
-    """The simulator settings that determine the results (a ``SimConfig`` or ``HabitatEnvConfig``), as JSON
-    values (tuples become lists and paths strings, so a resumed run compares equal to its ``run.json``)."""
-    settings = {k: v for k, v in asdict(config).items() if k not in _NOT_RESULT_SETTINGS}
-    return json.loads(json.dumps(settings, default=os.fspath, allow_nan=False))
-
-
-def _run_config(
-    policy: Policy, agent_options: dict | None, source: EpisodeSource, sim: str, sim_settings: dict, dtw: str
-) -> dict:
-    """The settings that determine the results (``run.json``); rendering and GPU choice do not."""
+def _run_config(config: EvalConfig, policy: Policy, source: EpisodeSource, sim_settings: dict) -> dict:
+    """What run.json records: the settings that determine the results (policy, episode files, simulator
+    settings, DTW, the config without its runtime keys), compared on resume; and the whole config."""
     files = [str(Path(path).resolve()) for path in source.episode_paths()]
     return {
         "policy": policy.name,
-        "agent_options": agent_options or {},
         "episodes": files[0] if len(files) == 1 else files,
         "split": source.split,
-        "sim": {"backend": sim, **sim_settings},
-        "dtw": dtw,
+        "sim": {"backend": config.sim.backend, **sim_settings},
+        "dtw": config.dtw,
+        "settings": result_settings(config),
     }
 
 
@@ -291,94 +236,56 @@ def _summarize_run(
 
 
 def run_vln_eval(
-    checkpoint: str | os.PathLike | None = None,
+    config: EvalConfig,
     *,
-    episodes_dir: str | os.PathLike | None = None,
-    split: str,
-    out_dir: str | os.PathLike,
-    sim: str = "builtin",
-    num_envs: int = 8,
-    shard: Shard | str | None = None,
-    max_episodes: int | None = None,
-    video: bool = False,
-    policy: str | Policy | None = None,
-    dtw: str = "exact",
-    progress: bool = True,
-    seed: int = 0,
-    sim_config=None,
-    max_steps: int | None = None,
-    device: str | None = None,
-    agent_options: dict | None = None,
     hooks: Sequence[EpisodeHook] = (),
     video_hook: Callable[[Path], EpisodeHook] | None = None,
-    env_factory: Callable[[], NavEnv] | None = None,
-    episode_source: EpisodeSource | None = None,
+    progress: bool = True,
 ) -> dict:
-    """Evaluate a checkpoint (None: the shipped default) or a baseline ``policy`` (``random``, ``forward``,
-    ``oracle``, or a ``Policy`` object) on ``split``; returns the summary written to ``summary.json``.
+    """Run the evaluation ``config`` describes; returns the summary written to ``summary.json``.
 
-    ``shard``: ``(i, n)`` or ``"i/n"`` (default: torchrun's RANK/WORLD_SIZE, else unsharded). A shard whose
-    siblings are not all finished returns its own summary (``merged: False``); the one completing the set
-    returns the merged summary. ``sim_config`` (a ``SimConfig``) sets the simulator (``max_steps`` overrides
-    its step limit); ``seed`` seeds the random/forward baselines; ``agent_options`` go to ``NavAgent``.
-    ``hooks`` get every reset/step/episode end; ``video=True`` renders every step and adds
-    ``video_hook(out_dir / "videos")`` to them (closed at the end when it has ``close()``). ``env_factory``
-    (a picklable zero-argument callable returning a ``NavEnv``) replaces the simulator named by ``sim``,
-    e.g. ``functools.partial(make_habitat_env, HabitatEnvConfig(...))``. ``episode_source`` (e.g. that
-    ``HabitatEnvConfig``: R2R-CE or RxR-CE with its language / role filter) replaces the R2R-CE files of
-    ``episodes_dir``; with ``sim="habitat"`` and a dataclass source, run.json records its settings (whose
-    ``max_steps`` is the step limit) instead of the built-in simulator's.
+    A shard whose siblings are not all finished returns its own summary (``merged: False``); the one
+    completing the set returns the merged summary. ``hooks`` get every reset/step/episode end;
+    ``config.video`` renders every step and adds ``video_hook(out_dir / "videos")`` to them (closed at the
+    end when it has ``close()``).
 
     Raises ``CheckpointFormatError`` for a directory that is not a navagent/VILA model (before anything is
     written) and ``EpisodeFailuresError`` after the loop when some episodes could not start (the others'
     results are kept; a rerun retries only those)."""
-    from navagent.envs.builtin.sim import SimConfig
-
-    _check_arguments(checkpoint, policy, num_envs, dtw, video, video_hook, sim, env_factory)
-    shard = _resolve_shard(shard)
-    base = sim_config or SimConfig()
-    config = SimConfig(**{**base.__dict__, **({"max_steps": max_steps} if max_steps is not None else {})})
-    source = resolve_episode_source(episodes_dir, split, episode_source)
+    if config.video and video_hook is None:
+        raise ValueError("video=True needs video_hook (the per-episode video writer) to write the videos")
+    shard = _resolve_shard(config.shard)
+    source = EPISODE_SOURCES[config.episodes.source](config)
     episodes, truths = load_inputs(source)
     if not episodes:
         raise ValueError(f"{_files_name(source.episode_paths())}: no episodes")
-    full_selection = select_episodes(episodes, max_episodes, None)
-    selection = select_episodes(episodes, max_episodes, shard)
+    full_selection = select_episodes(episodes, config.episodes.max_episodes, None)
+    selection = select_episodes(episodes, config.episodes.max_episodes, shard)
     check_truths(selection, truths, _files_name(source.gt_paths()))
 
-    if not isinstance(policy, Policy):
-        name = policy if policy is not None else checkpoint
-        policy = make_policy(name, seed=seed, sim_config=config, device=device, agent_options=agent_options)
-    render = policy.needs_rgb or video or (bool(hooks) and config.render)  # baselines need no frames
-    config = SimConfig(**{**config.__dict__, "render": render})
-    habitat_settings = sim == "habitat" and episode_source is not None and is_dataclass(episode_source)
-    sim_settings = _sim_settings(episode_source if habitat_settings else config)
-    if max_steps is not None and max_steps != sim_settings["max_steps"]:
-        raise ValueError(
-            f"max_steps={max_steps} differs from episode_source's max_steps={sim_settings['max_steps']} "
-            "(the habitat environment's step limit): set it there"
-        )
-    out_dir = Path(out_dir)
+    policy = POLICIES[config.policy](config)
+    render = policy.needs_rgb or config.video or bool(hooks)  # baselines need no frames
+    simulator = SIMULATORS[config.sim.backend](config, render)
+    out_dir = Path(config.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    _check_run_config(out_dir, _run_config(policy, agent_options, source, sim, sim_settings, dtw))
+    _check_run_config(out_dir, _run_config(config, policy, source, simulator.settings), config)
 
     results, failures = ResultsLog(results_path(out_dir, shard)), ResultsLog(failures_path(out_dir, shard))
     finished = results.load(repair=True)
     todo = [e for e in selection if e.episode_id not in finished]
     if todo:
-        video_writer = video_hook(out_dir / "videos") if video else None
-        factory = env_factory or make_env_factory(sim, config)
+        video_writer = video_hook(out_dir / "videos") if config.video else None
         try:
             all_hooks = [*hooks, video_writer] if video_writer is not None else list(hooks)
-            with VectorNavEnv(min(num_envs, len(todo)), factory) as envs, results, failures:
+            with VectorNavEnv(min(config.num_envs, len(todo)), simulator.factory) as envs, results, failures:
                 report = evaluate_episodes(
                     policy, envs, todo, truths, results, failures,
-                    dtw=dtw, run_id=_run_id(), hooks=all_hooks, progress=progress,
+                    dtw=config.dtw, run_id=_run_id(), hooks=all_hooks, progress=progress,
                 )  # fmt: skip
         finally:
             if video_writer is not None and hasattr(video_writer, "close"):
                 video_writer.close()  # drops videos of episodes that did not finish
         if report.failures:
             _raise_failures(report.failures, failures.path, results.path, len(results.load(repair=False)))
-    extra = {"policy": policy.name, "split": split, "max_steps": sim_settings["max_steps"]}
-    return _summarize_run(out_dir, results, selection, full_selection, shard, dtw, extra, progress)
+    extra = {"policy": policy.name, "split": source.split, "max_steps": simulator.settings["max_steps"]}
+    return _summarize_run(out_dir, results, selection, full_selection, shard, config.dtw, extra, progress)

@@ -27,7 +27,7 @@ import numpy as np
 import torch
 
 from navagent.agent.actions import MidLevelAction, StepQueue, parse_action
-from navagent.agent.prompts import DEFAULT_NUM_FRAMES, navigation_prompt, sample_frame_indices, sample_frames
+from navagent.agent.prompts import navigation_prompt, sample_frame_indices, sample_frames
 from navagent.envs.base import Action, Observation
 
 logger = logging.getLogger(__name__)
@@ -97,7 +97,7 @@ class NavAgent:
     Args:
         model: a `NavVLMForCausalLM` (`encode_images`, `generate(image_features=...)`).
         processor: its `NavVLMProcessor` (chat format, `<image>`-aware tokenisation, image preprocessing).
-        num_frames: frames per prompt, N (NaVILA: 8).
+        num_frames: frames per prompt, N (None: the model config's num_video_frames; NaVILA: 8).
         max_new_tokens: generation budget per query (NaVILA: 32).
         use_feature_cache: reuse each frame's projected features within an episode (False: encode all N
             frames of every prompt, as NaVILA does; the actions are the same).
@@ -109,7 +109,7 @@ class NavAgent:
         self,
         model,
         processor,
-        num_frames: int = DEFAULT_NUM_FRAMES,
+        num_frames: int | None = None,
         max_new_tokens: int = 32,
         use_feature_cache: bool = True,
         max_consecutive_invalid: int | None = 3,
@@ -119,6 +119,7 @@ class NavAgent:
             raise ValueError(f"max_consecutive_invalid must be >= 1 or None, got {max_consecutive_invalid}")
         if max_new_tokens < 1 or max_encode_batch < 1:
             raise ValueError("max_new_tokens and max_encode_batch must be >= 1")
+        num_frames = model.config.num_video_frames if num_frames is None else num_frames
         sample_frame_indices(1, num_frames)  # validates num_frames
         self.model = model
         self.processor = processor

@@ -53,8 +53,8 @@ def run_eval_benchmark(
     """Measure one-env-at-a-time vs ``num_envs`` batched evaluation on ``num_episodes`` generated episodes,
     each capped at ``max_steps`` steps, the model on ``device``; returns the report (the CLI prints it)."""
     from navagent.envs.builtin.episode_gen import write_split
-    from navagent.envs.builtin.sim import SimConfig
-    from navagent.eval.vln import run_vln_eval
+    from navagent.eval.vln import EvalConfig, run_vln_eval
+    from navagent.eval.vln.config import EpisodesSection, SimSection
 
     if num_episodes < 1 or max_steps < 1 or num_envs < 1:
         raise ValueError("num_episodes, max_steps and num_envs must be >= 1")
@@ -72,21 +72,20 @@ def run_eval_benchmark(
         with tempfile.TemporaryDirectory(prefix="navagent-bench-eval-") as tmp:
             root = Path(tmp)
             write_split(root / "data", SPLIT, num_scenes=1, per_scene=num_episodes, seed=seed, progress=False)
-            common = {
-                "checkpoint": _tiny_checkpoint(root / "checkpoint", model_config),
-                "episodes_dir": root / "data",
-                "split": SPLIT,
-                "sim_config": SimConfig(width=frame_size, height=frame_size),
-                "agent_options": {"max_consecutive_invalid": None},
-                "progress": False,
-                "device": device,
-            }
-            run_vln_eval(out_dir=root / "warm-up", num_envs=1, max_episodes=1, max_steps=2, **common)
+            checkpoint = str(_tiny_checkpoint(root / "checkpoint", model_config))
+
+            def config(out: str, envs: int, steps: int, episodes: int | None = None) -> EvalConfig:
+                return EvalConfig(
+                    out_dir=str(root / out), checkpoint=checkpoint, num_envs=envs, device=device,
+                    episodes=EpisodesSection(dir=str(root / "data"), split=SPLIT, max_episodes=episodes),
+                    sim=SimSection(max_steps=steps, width=frame_size, height=frame_size),
+                    agent={"max_consecutive_invalid": None},
+                )  # fmt: skip
+
+            run_vln_eval(config("warm-up", 1, 2, episodes=1), progress=False)
             for name, envs in ((BASELINE, 1), (f"{num_envs} envs, batched", num_envs)):
                 started = time.perf_counter()
-                summary = run_vln_eval(
-                    out_dir=root / f"envs-{envs}", num_envs=envs, max_steps=max_steps, **common
-                )
+                summary = run_vln_eval(config(f"envs-{envs}", envs, max_steps), progress=False)
                 wall = time.perf_counter() - started
                 loop_seconds = 3600.0 * summary["episodes"] / summary["episodes_per_hour"]
                 env_steps = summary["steps"] * summary["episodes"]

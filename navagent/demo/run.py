@@ -35,8 +35,10 @@ from navagent.envs.builtin.sim import BuiltinNavEnv, SimConfig
 from navagent.envs.episodes import GroundTruth, load_any_episodes, load_gt, r2r_episodes_path
 from navagent.envs.vector import EnvStep
 from navagent.eval.report import episode_file_stem
-from navagent.eval.vln.policies import BASELINE_POLICIES, Policy, make_policy
+from navagent.eval.vln.config import EvalConfig, SimSection
+from navagent.eval.vln.policies import Policy
 from navagent.eval.vln.records import EpisodeRollout
+from navagent.eval.vln.registry import POLICIES
 from navagent.fileio import write_json_atomic
 
 DEFAULT_SPLIT = "val_unseen"
@@ -117,15 +119,17 @@ def load_demo_episode(
 
 
 def load_demo_policy(checkpoint: Path | None, policy: str | None, seed: int, sim_config: SimConfig) -> Policy:
-    """The agent of ``checkpoint`` or the baseline ``policy``; with neither, the shipped default checkpoint
-    (``make_policy`` raises its error naming ``--checkpoint`` / ``--policy`` while none is shipped)."""
+    """The agent of ``checkpoint`` or the baseline ``policy`` (``registry.POLICIES``); with neither, the
+    shipped default checkpoint (whose loader names ``--checkpoint`` / ``--policy`` while none is shipped)."""
     if checkpoint is not None and policy is not None:
         raise ValueError(f"give a checkpoint or a policy, not both (got {checkpoint} and {policy!r})")
-    if policy is not None:
-        if policy not in BASELINE_POLICIES:
-            raise ValueError(f"policy must be one of {', '.join(BASELINE_POLICIES)}, got {policy!r}")
-        return make_policy(policy, seed=seed, sim_config=sim_config)
-    return make_policy(None if checkpoint is None else Path(checkpoint), seed=seed, sim_config=sim_config)
+    config = EvalConfig(
+        policy=policy or "checkpoint",
+        checkpoint=None if checkpoint is None else str(checkpoint),
+        seed=seed,
+        sim=SimSection(width=sim_config.width, height=sim_config.height, max_steps=sim_config.max_steps),
+    )
+    return POLICIES[config.policy](config)
 
 
 # ------------------------------------------------------------------------------------------- the run

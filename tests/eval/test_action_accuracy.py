@@ -18,7 +18,7 @@ from navagent.eval.vln.action_accuracy import (
     format_action_accuracy,
     load_navigation_queries,
 )
-from navagent.eval.vln.policies import make_policy
+from navagent.eval.vln.policies import load_agent_policy
 from navagent.train.samples import DataRecordError
 
 INSTRUCTION = "Walk out of the bedroom, turn left into the hallway and stop next to the green sofa."
@@ -27,7 +27,7 @@ HISTORY_LENGTHS = (1, 5, 12)
 
 @pytest.fixture(scope="module")
 def agent():
-    return make_policy(None).agent  # the shipped default checkpoint
+    return load_agent_policy(None).agent  # the shipped default checkpoint
 
 
 @pytest.fixture(scope="module")

@@ -15,9 +15,9 @@ import pytest
 
 from navagent.demo.episode_video import EpisodeVideoHook, hold_frame_count
 from navagent.envs.builtin.episode_gen import write_split
-from navagent.envs.builtin.sim import SimConfig
 from navagent.eval.report import episode_file_stem, load_run_outputs, write_html_report
-from navagent.eval.vln import ResultsFileError, run_vln_eval
+from navagent.eval.vln import EvalConfig, ResultsFileError, run_vln_eval
+from navagent.eval.vln.config import EpisodesSection, SimSection
 
 SPLIT = "val_unseen"
 FPS = 2
@@ -61,11 +61,11 @@ def run_dir(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("report")
     write_split(root / "data", SPLIT, 1, 2, seed=5, progress=False, min_geodesic=3.0, max_geodesic=4.5)
     out = root / "run"
-    run_vln_eval(
-        policy="oracle", episodes_dir=root / "data", split=SPLIT, out_dir=out, num_envs=1, video=True,
-        video_hook=functools.partial(EpisodeVideoHook, fps=FPS), sim_config=SimConfig(width=64, height=64),
-        progress=False,
+    config = EvalConfig(
+        policy="oracle", out_dir=str(out), num_envs=1, video=True,
+        episodes=EpisodesSection(dir=str(root / "data"), split=SPLIT), sim=SimSection(width=64, height=64),
     )  # fmt: skip
+    run_vln_eval(config, video_hook=functools.partial(EpisodeVideoHook, fps=FPS), progress=False)
     return out
 
 

@@ -11,6 +11,7 @@ import pytest
 from navagent.agent.policy import NavAgent
 from navagent.envs.base import Action, Observation
 from navagent.envs.builtin.episode_gen import generate_split
+from navagent.eval.vln.config import EvalConfig
 from navagent.eval.vln.inputs import parse_shard, select_episodes, shard_from_environment
 from navagent.eval.vln.policies import (
     HANDCRAFTED_FORWARD_STEPS,
@@ -18,9 +19,10 @@ from navagent.eval.vln.policies import (
     ForwardPolicy,
     OraclePolicy,
     RandomPolicy,
-    make_policy,
+    load_agent_policy,
     resolve_checkpoint,
 )
+from navagent.eval.vln.registry import POLICIES
 from navagent.model import CheckpointFormatError, build_tiny_model, build_tiny_processor, build_tiny_tokenizer
 
 
@@ -114,13 +116,14 @@ def test_checkpoint_resolution_and_errors(tmp_path):
     (tmp_path / "navagent-default").mkdir()
     assert resolve_checkpoint(None, default=tmp_path / "navagent-default") == tmp_path / "navagent-default"
     with pytest.raises(FileNotFoundError, match="is not a directory"):
-        make_policy(tmp_path / "nowhere")
+        load_agent_policy(tmp_path / "nowhere")
     (tmp_path / "bert").mkdir()
     (tmp_path / "bert" / "config.json").write_text(json.dumps({"model_type": "bert"}))
     with pytest.raises(CheckpointFormatError, match="model_type 'bert' is neither navagent"):
-        make_policy(tmp_path / "bert")
-    assert isinstance(make_policy("random", seed=3), RandomPolicy)
-    assert isinstance(make_policy("forward"), ForwardPolicy)
+        load_agent_policy(tmp_path / "bert")
+    assert isinstance(POLICIES["random"](EvalConfig(policy="random", seed=3)), RandomPolicy)
+    assert isinstance(POLICIES["forward"](EvalConfig(policy="forward")), ForwardPolicy)
+    assert isinstance(POLICIES["oracle"](EvalConfig(policy="oracle")), OraclePolicy)
 
 
 def test_shards_and_selection(episodes):

@@ -17,7 +17,6 @@ import pytest
 
 from navagent.cli import main
 from navagent.envs.builtin.episode_gen import write_split
-from navagent.envs.builtin.sim import SimConfig
 from navagent.envs.episodes import (
     load_episodes,
     load_gt,
@@ -27,7 +26,8 @@ from navagent.envs.episodes import (
     save_episodes,
     save_gt,
 )
-from navagent.eval.vln import EpisodeFailuresError, ResultsLog, merge_vln_shards, run_vln_eval
+from navagent.eval.vln import EpisodeFailuresError, EvalConfig, ResultsLog, merge_vln_shards, run_vln_eval
+from navagent.eval.vln.config import EpisodesSection, SimSection
 from navagent.eval.vln_metrics import SUMMARY_KEYS
 from navagent.model import (
     CheckpointFormatError,
@@ -39,7 +39,7 @@ from navagent.model import (
 
 SPLIT = "val_seen"
 METRIC_KEYS = (*SUMMARY_KEYS, "episodes", "nonfinite_ne", "invalid_rate", "model_queries", "invalid_outputs")
-SMALL = SimConfig(width=32, height=32)
+SMALL = 32  # view size in pixels
 
 
 @pytest.fixture(scope="module")
@@ -56,8 +56,25 @@ def tiny_checkpoint(tmp_path_factory) -> Path:
     return save_model_and_processor(model, processor, tmp_path_factory.mktemp("tiny") / "checkpoint")
 
 
-def evaluate(data_dir: Path, out_dir: Path, **options) -> dict:
-    return run_vln_eval(episodes_dir=data_dir, split=SPLIT, out_dir=out_dir, progress=False, **options)
+def eval_config(
+    data_dir: Path,
+    out_dir: Path,
+    max_episodes: int | None = None,
+    max_steps: int = 500,
+    size: int = 224,
+    **options,
+) -> EvalConfig:
+    return EvalConfig(
+        out_dir=str(out_dir),
+        episodes=EpisodesSection(dir=str(data_dir), split=SPLIT, max_episodes=max_episodes),
+        sim=SimSection(max_steps=max_steps, width=size, height=size),
+        **options,
+    )
+
+
+def evaluate(data_dir: Path, out_dir: Path, hooks=(), video_hook=None, **options) -> dict:
+    config = eval_config(data_dir, out_dir, **options)
+    return run_vln_eval(config, hooks=hooks, video_hook=video_hook, progress=False)
 
 
 def metrics(summary: dict) -> dict:
@@ -89,7 +106,7 @@ def test_random_policy_scores_low(data_dir, tmp_path):
     assert summary["sr"] <= 0.25 and summary["episodes"] == 4
 
 
-@pytest.mark.parametrize(("policy", "max_steps"), [("random", None), ("forward", 20)])
+@pytest.mark.parametrize(("policy", "max_steps"), [("random", 500), ("forward", 20)])
 def test_trajectories_file_scores_identically(data_dir, tmp_path, capsys, policy, max_steps):
     summary = evaluate(data_dir, tmp_path / "run", policy=policy, max_steps=max_steps, num_envs=1)
     scored = tmp_path / "scored.json"
@@ -112,17 +129,17 @@ def test_trajectories_file_scores_identically(data_dir, tmp_path, capsys, policy
     }
     for line in records(tmp_path / "run" / "results.jsonl"):
         assert result["episodes"][line["episode_id"]] == line["metrics"]
-    if max_steps:  # forward with a 20-step cap: every episode times out, never a success
+    if policy == "forward":  # forward with a 20-step cap: every episode times out, never a success
         assert summary["steps"] == 20 and summary["sr"] == 0.0
 
 
 def test_resume_after_kill_gives_identical_metrics(data_dir, tiny_checkpoint, tmp_path):
     options = {
-        "checkpoint": tiny_checkpoint,
+        "checkpoint": str(tiny_checkpoint),
         "num_envs": 1,
         "max_steps": 12,
-        "sim_config": SMALL,
-        "agent_options": {"max_consecutive_invalid": None, "max_new_tokens": 8},
+        "size": SMALL,
+        "agent": {"max_consecutive_invalid": None, "max_new_tokens": 8},
     }
     full = evaluate(data_dir, tmp_path / "full", **options)
     assert (
@@ -159,7 +176,7 @@ def test_sharded_and_merged_equals_unsharded(data_dir, tmp_path):
     first = evaluate(data_dir, tmp_path / "sharded", policy="random", shard="0/2", num_envs=1)
     assert first["merged"] is False and first["episodes"] == 2
     assert not (tmp_path / "sharded" / "summary.json").exists()
-    merged = evaluate(data_dir, tmp_path / "sharded", policy="random", shard=(1, 2), num_envs=1)
+    merged = evaluate(data_dir, tmp_path / "sharded", policy="random", shard="1/2", num_envs=1)
     assert merged["merged"] is True and merged["shards"] == 2
     assert metrics(merged) == metrics(whole)
     sharded, unsharded = tmp_path / "sharded", tmp_path / "whole"
@@ -167,12 +184,12 @@ def test_sharded_and_merged_equals_unsharded(data_dir, tmp_path):
     assert [r["episode_id"] for r in records(sharded / "results.jsonl")] == [
         r["episode_id"] for r in records(unsharded / "results.jsonl")
     ]
-    explicit = merge_vln_shards(sharded, data_dir, SPLIT, num_shards=2, progress=False)
+    explicit = merge_vln_shards(eval_config(data_dir, sharded, policy="random"), num_shards=2, progress=False)
     assert metrics(explicit) == metrics(whole)
     partial = evaluate(data_dir, tmp_path / "three", policy="random", shard="0/3", num_envs=1)
     assert partial["merged"] is False and partial["episodes"] == 2  # episodes 0 and 3 of 4
     with pytest.raises(ValueError, match=r"shards \[1, 2\] of 3 are not complete"):
-        merge_vln_shards(tmp_path / "three", data_dir, SPLIT, num_shards=3, progress=False)
+        merge_vln_shards(eval_config(data_dir, tmp_path / "three", policy="random"), 3, progress=False)
 
 
 def test_unloadable_scene_is_reported_without_losing_results(data_dir, tmp_path):
@@ -202,20 +219,18 @@ def test_bad_checkpoint_and_mismatched_resume_leave_results_alone(data_dir, tmp_
     not_a_model.mkdir()
     (not_a_model / "config.json").write_text(json.dumps({"model_type": "bert"}))
     with pytest.raises(CheckpointFormatError, match="neither navagent"):
-        evaluate(data_dir, out, checkpoint=not_a_model)
+        evaluate(data_dir, out, checkpoint=str(not_a_model))
     with pytest.raises(ValueError, match="holds results of a different run.*policy"):
         evaluate(data_dir, out, policy="random", num_envs=1)
     assert (out / "results.jsonl").read_bytes() == before
-    with pytest.raises(ValueError, match="either a checkpoint or a baseline policy"):
-        evaluate(data_dir, out, checkpoint=not_a_model, policy="random")
+    with pytest.raises(ValueError, match="checkpoint is set but policy is 'random'"):
+        evaluate(data_dir, out, checkpoint=str(not_a_model), policy="random")
     with pytest.raises(ValueError, match="policy must be one of"):
         evaluate(data_dir, out, policy="walk")
-    with pytest.raises(ValueError, match="sim='habitat' needs env_factory"):
-        evaluate(data_dir, out, policy="random", sim="habitat")
-    with pytest.raises(ValueError, match="sim must be one of"):
-        evaluate(data_dir, out, policy="random", sim="unity")
+    with pytest.raises(ValueError, match="sim.backend must be one of"):
+        EvalConfig(sim=SimSection(backend="unity"))
     with pytest.raises(FileNotFoundError, match="nowhere"):
-        run_vln_eval(episodes_dir=tmp_path / "nowhere", split=SPLIT, out_dir=out, policy="random")
+        evaluate(tmp_path / "nowhere", out, policy="random")
 
 
 class RecordingHook:
@@ -237,9 +252,7 @@ class RecordingHook:
 
 def test_step_hooks_and_video_hook(data_dir, tmp_path):
     hook = RecordingHook()
-    evaluate(
-        data_dir, tmp_path / "a", policy="oracle", num_envs=2, max_episodes=2, hooks=[hook], sim_config=SMALL
-    )
+    evaluate(data_dir, tmp_path / "a", policy="oracle", num_envs=2, max_episodes=2, hooks=[hook], size=SMALL)
     assert sorted(hook.resets) == sorted(r["episode_id"] for r in hook.ends)
     assert len(hook.steps) == sum(len(r["actions"]) for r in hook.ends)
     assert [r["metrics"] for r in hook.ends] == [
@@ -261,7 +274,7 @@ def test_step_hooks_and_video_hook(data_dir, tmp_path):
         video=True,
         video_hook=video_hook,
         max_episodes=1,
-        sim_config=SMALL,
+        size=SMALL,
         num_envs=1,
     )
     assert list(made) == [tmp_path / "c" / "videos"]
@@ -273,12 +286,12 @@ def test_batched_model_run_records_every_model_output(data_dir, tiny_checkpoint,
     summary = evaluate(
         data_dir,
         tmp_path,
-        checkpoint=tiny_checkpoint,
+        checkpoint=str(tiny_checkpoint),
         num_envs=2,
         max_episodes=3,
         max_steps=5,
-        sim_config=SMALL,
-        agent_options={"max_consecutive_invalid": None, "max_new_tokens": 8},
+        size=SMALL,
+        agent={"max_consecutive_invalid": None, "max_new_tokens": 8},
     )
     lines = records(tmp_path / "results.jsonl")
     assert summary["episodes"] == len(lines) == 3
