@@ -1,77 +1,138 @@
 #!/usr/bin/env bash
-# The exact command sequence that produced the shipped default agent (checkpoints/navagent-default) and the
-# figures of docs/RESULTS.md; see docs/DEFAULT_AGENT.md for timings.
+# The default agent from nothing, in stages (docs/DEFAULT_AGENT.md): the exact command sequence that produced
+# checkpoints/navagent-default and the figures of docs/RESULTS.md.
 #   bash scripts/train_default_agent.sh [DATA_ROOT] [RUN_DIR]
-# DATA_ROOT (default data/default-agent) receives every generated file, RUN_DIR (default runs/default-agent)
-# the checkpoints (RUN_DIR/final) and the evaluation outputs (RUN_DIR/eval). Episode generation uses the
-# simulator's default settings (no difficulty flags exist or are passed); only the counts and seeds are chosen.
-# SHIP=1 copies RUN_DIR/final (safetensors, tokenizer, config, train_config.yaml) to checkpoints/navagent-default.
-# Training runs one compute thread plus one data-loading worker (configs/train/default-agent.yaml).
+# DATA_ROOT (default data/default-agent) receives every generated file; RUN_DIR (default runs/default-agent)
+# the models and RUN_DIR/recipe.log (one line per stage: wall seconds, figures). Each stage that finishes
+# writes RUN_DIR/stages/NAME.done, so a rerun after a kill resumes with the first unfinished stage (a stage's
+# own outputs are written atomically; a half-done stage is redone). SHIP=1 copies the final model to
+# checkpoints/navagent-default. EVAL=1 runs the evaluation stages after it (not part of the 120-minute budget).
+#
+# Stages (2 CPU cores: two independent stages run side by side, each on one core):
+#   episodes   R2R-CE episodes (generator defaults): train 60 x 20; val_seen, val_unseen, val_unseen_lang 10 x 20
+#   nav_data   route-expert walks of the train episodes -> NaVILA records + frames (+ recovery samples);
+#              held-out walks of 40 episodes per validation split (open-loop accuracy)
+#   views      stage-0 data: labelled views of train houses (and unseen houses for the probes)
+#   tower      stage 0: the nav-conv tower pretrained on the views + easy-vqa (probes on unseen houses)
+#   features   stage 1: the frozen tower's outputs for every frame (+ mirrored twin), fp16 on disk
+#   bc         stage 2: behaviour cloning of the LM + projector on cached features (mirrored, STOP weighted)
+#   ship       RUN/final = the bc model (+ recipe files); SHIP=1 copies it to checkpoints/navagent-default
 set -euo pipefail
 
 DATA=${1:-data/default-agent}
 RUN=${2:-runs/default-agent}
-TRAIN_SCENES=${TRAIN_SCENES:-60}      # train-split houses for navigation data
-PER_SCENE=${PER_SCENE:-20}            # episodes per train house
-RECOVERY=${RECOVERY:-2}               # recovery samples per episode
-QA_SCENES=${QA_SCENES:-60}            # train-split houses for scene-QA
-QA_PER_SCENE=${QA_PER_SCENE:-10}      # views per house (up to 9 questions each)
-EVAL_EPISODES=${EVAL_EPISODES:-200}   # per validation split (the issue's table needs >= 200)
+TRAIN_SCENES=${TRAIN_SCENES:-60}
+PER_SCENE=${PER_SCENE:-20}
+RECOVERY=${RECOVERY:-2}
 EVAL_SCENES=${EVAL_SCENES:-10}
 EVAL_PER_SCENE=${EVAL_PER_SCENE:-20}
-EVAL_ENVS=${EVAL_ENVS:-16}            # simulators per evaluation process (one batched model call per step)
+VIEW_SCENES=${VIEW_SCENES:-200}
+VIEWS_PER_SCENE=${VIEWS_PER_SCENE:-32}
+BC_STEPS=${BC_STEPS:-}              # empty: configs/train/default-agent.yaml's max_steps
 SHIP=${SHIP:-0}
-export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 LP_NUM_THREADS=1
+EVAL=${EVAL:-0}
+EVAL_EPISODES=${EVAL_EPISODES:-200}
+EVAL_ENVS=${EVAL_ENVS:-16}
+export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 LP_NUM_THREADS=0
+VALIDATION_SPLITS=(val_seen val_unseen val_unseen_lang)
+mkdir -p "$RUN/stages"
+LOG="$RUN/recipe.log"
 
-# 1. R2R-CE episodes: train houses for data, val_seen / val_unseen for evaluation (simulator defaults).
-for split in train val_seen val_unseen; do
-  scenes=$EVAL_SCENES; per_scene=$EVAL_PER_SCENE
-  [[ $split == train ]] && { scenes=$TRAIN_SCENES; per_scene=$PER_SCENE; }
-  navagent data episodes --split "$split" --scenes "$scenes" --per-scene "$per_scene" --seed 0 --out "$DATA/episodes"
-done
+stage() {  # stage NAME COMMAND...: run COMMAND unless NAME is done; log its wall time
+  local name=$1; shift
+  if [[ -f "$RUN/stages/$name.done" ]]; then echo "[recipe] $name: done before, skipped"; return; fi
+  local start=$SECONDS
+  echo "[recipe] $name: start $(date -u +%H:%M:%S)"
+  "$@"
+  local seconds=$((SECONDS - start))
+  echo "$seconds" > "$RUN/stages/$name.done"
+  echo "$(date -u +%FT%TZ) stage $name: ${seconds} s" | tee -a "$LOG"
+}
 
-# 2. Oracle walks -> NaVILA records + JPEG frames, with recovery samples and the default rebalancing; held-out
-#    walks on the validation houses (no rebalancing) for the open-loop action accuracy.
-navagent data trajectories --episodes "$DATA/episodes" --split train --out "$DATA/builtin_r2r" \
-  --recovery "$RECOVERY" --seed 0
-for split in val_seen val_unseen; do
-  navagent data trajectories --episodes "$DATA/episodes" --split "$split" --out "$DATA/heldout_nav" \
-    --no-rebalance --max-episodes 40
-done
-
-# 3. Scene-QA: train split for training (registry entry sceneqa_train), test split for evaluation.
-navagent data sceneqa --split train --scenes "$QA_SCENES" --per-scene "$QA_PER_SCENE" --seed 0 --out "$DATA/sceneqa"
-navagent data sceneqa --split test --seed 0 --out "$DATA/sceneqa"
-
-# 4. Train (mixture builtin_r2r + easyvqa + sceneqa_train, see the config).
-navagent train configs/train/default-agent.yaml --data.root "$DATA" --train.output_dir "$RUN"
-cp configs/train/default-agent.yaml "$RUN/final/recipe.yaml"
-cp "$RUN/train_config.yaml" "$RUN/final/train_config.yaml"
-if [[ $SHIP == 1 ]]; then
-  rm -rf checkpoints/navagent-default && mkdir -p checkpoints
-  cp -r "$RUN/final" checkpoints/navagent-default
-fi
-
-# 5. Closed-loop VLN evaluation and baselines on both validation splits (the two splits run side by side).
-for split in val_seen val_unseen; do
-  navagent eval vln --checkpoint "$RUN/final" --episodes "$DATA/episodes" --split "$split" \
-    --num-envs "$EVAL_ENVS" --max-episodes "$EVAL_EPISODES" --out "$RUN/eval/agent_$split" &
-done
-wait
-for split in val_seen val_unseen; do
-  for policy in random forward oracle; do
-    navagent eval vln --policy "$policy" --episodes "$DATA/episodes" --split "$split" \
-      --max-episodes "$EVAL_EPISODES" --out "$RUN/eval/${policy}_$split"
+episodes() {
+  navagent data episodes --split train --scenes "$TRAIN_SCENES" --per-scene "$PER_SCENE" --seed 0 --out "$DATA/episodes"
+  for split in "${VALIDATION_SPLITS[@]}"; do
+    navagent data episodes --split "$split" --scenes "$EVAL_SCENES" --per-scene "$EVAL_PER_SCENE" --seed 0 --out "$DATA/episodes"
   done
-done
+}
 
-# 6. Open-loop action accuracy on held-out oracle walks (first 600 records of each validation split).
-for split in val_seen val_unseen; do
-  navagent eval actions --checkpoint "$RUN/final" --records "$DATA/heldout_nav/${split}_nav.json" \
-    --frames-root "$DATA/heldout_nav/frames" --max-records 600 --out "$RUN/eval/actions_$split.json"
-done
+nav_data() {
+  navagent data trajectories --episodes "$DATA/episodes" --split train --out "$DATA/builtin_r2r" \
+    --recovery "$RECOVERY" --no-rebalance --seed 0
+  for split in "${VALIDATION_SPLITS[@]}"; do
+    navagent data trajectories --episodes "$DATA/episodes" --split "$split" --out "$DATA/heldout_nav" \
+      --no-rebalance --max-episodes 40
+  done
+}
 
-# 7. VQA: easy-vqa test and the built-in scene-QA test split.
-navagent eval vqa --tasks easyvqa --checkpoint "$RUN/final" --out "$RUN/eval/vqa_easyvqa"
-navagent eval vqa --tasks sceneqa --checkpoint "$RUN/final" \
-  --file "sceneqa.annotations=$DATA/sceneqa/test/sceneqa_test.json" --out "$RUN/eval/vqa_sceneqa"
+views() {
+  navagent data views --split train --scenes "$VIEW_SCENES" --per-scene "$VIEWS_PER_SCENE" --seed 0 --out "$DATA/views"
+  navagent data views --split val_unseen --scenes 50 --per-scene 24 --seed 0 --out "$DATA/views"
+}
+
+tower() {
+  navagent pretrain-tower configs/train/tower-pretrain.yaml --data.views "$DATA/views/train/views_train.json" \
+    --data.probe_views "$DATA/views/val_unseen/views_val_unseen.json" --train.output_dir "$RUN/tower"
+  echo "$(date -u +%FT%TZ) tower probes (unseen houses): $(tr -d '\n ' < "$RUN/tower/probes.json")" >> "$LOG"
+}
+
+bc_overrides() {
+  local extra=(--model.path "$RUN/tower" --data.root "$DATA" --data.feature_cache "$DATA/features"
+               --train.output_dir "$RUN/bc")
+  [[ -n "$BC_STEPS" ]] && extra+=(--train.max_steps "$BC_STEPS")
+  printf '%s\n' "${extra[@]}"
+}
+
+features() {
+  mapfile -t extra < <(bc_overrides)
+  navagent data features configs/train/default-agent.yaml "${extra[@]}"
+}
+
+bc() {
+  mapfile -t extra < <(bc_overrides)
+  navagent train configs/train/default-agent.yaml "${extra[@]}"
+  grep -h "decision_nats" "$RUN/bc/final/trainer_state.json" >/dev/null 2>&1 || true
+}
+
+ship() {
+  rm -rf "$RUN/final.tmp" && cp -r "$RUN/bc/final" "$RUN/final.tmp"
+  cp configs/train/default-agent.yaml "$RUN/final.tmp/recipe.yaml"
+  cp "$RUN/tower/tower_pretrain.yaml" "$RUN/final.tmp/tower_recipe.yaml"
+  cp "$RUN/tower/probes.json" "$RUN/final.tmp/tower_probes.json"
+  rm -rf "$RUN/final" && mv "$RUN/final.tmp" "$RUN/final"
+  if [[ $SHIP == 1 ]]; then
+    rm -rf checkpoints/navagent-default.tmp && cp -r "$RUN/final" checkpoints/navagent-default.tmp
+    rm -rf checkpoints/navagent-default && mv checkpoints/navagent-default.tmp checkpoints/navagent-default
+  fi
+}
+
+evaluate() {
+  for split in "${VALIDATION_SPLITS[@]}"; do
+    navagent eval vln --checkpoint "$RUN/final" --episodes "$DATA/episodes" --split "$split" \
+      --num-envs "$EVAL_ENVS" --max-episodes "$EVAL_EPISODES" --out "$RUN/eval/agent_$split"
+  done
+  for split in "${VALIDATION_SPLITS[@]}"; do
+    for policy in random forward oracle; do
+      navagent eval vln --policy "$policy" --episodes "$DATA/episodes" --split "$split" \
+        --max-episodes "$EVAL_EPISODES" --out "$RUN/eval/${policy}_$split"
+    done
+    navagent eval actions --checkpoint "$RUN/final" --records "$DATA/heldout_nav/${split}_nav.json" \
+      --frames-root "$DATA/heldout_nav/frames" --max-records 600 --out "$RUN/eval/actions_$split.json"
+  done
+  navagent eval vqa --tasks easyvqa --checkpoint "$RUN/final" --out "$RUN/eval/vqa_easyvqa"
+}
+
+recipe_start=$SECONDS
+stage episodes episodes
+# two cores: the navigation walks and the stage-0 views + tower run side by side
+( stage nav_data nav_data ) &
+nav_pid=$!
+( stage views views && stage tower tower ) &
+tower_pid=$!
+wait "$nav_pid"
+wait "$tower_pid"
+stage features features
+stage bc bc
+stage ship ship
+echo "$(date -u +%FT%TZ) recipe (this invocation): $((SECONDS - recipe_start)) s" | tee -a "$LOG"
+if [[ $EVAL == 1 ]]; then stage eval evaluate; fi

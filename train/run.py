@@ -57,6 +57,8 @@ def run_training(config: TrainConfig) -> Path:
     if _is_main_process():
         save_train_config(config, output_dir / CONFIG_FILE_NAME)
     model, processor = load_model_for_training(config.model, _load_dtype(config))
+    # NaVILA's second truncation (after splicing) cuts at the training max length, as VILA's training sets it
+    model.config.tokenizer_model_max_length = config.data.max_length
     mixture = build_training_mixture(config)
     _print_main(f"training mixture ({config.data.mixture}):\n{mixture.summary()}")
     collator = SupervisedCollator(

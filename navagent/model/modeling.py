@@ -135,6 +135,7 @@ class NavVLMForCausalLM(NavVLMPreTrainedModel, GenerationMixin):
             self.config.image_token_index,
             labels=labels,
             padding_side=padding_side,
+            max_length=getattr(self.config, "tokenizer_model_max_length", None),
         )
 
     def forward(

@@ -49,7 +49,7 @@ def test_slot_frame_mismatch_is_a_clear_error(tiny_model, tiny_processor, tiny_f
     batch = nav_inputs(tiny_processor, ["Go."], tiny_frames)
     with pytest.raises(ValueError, match=r"8 image slots .* 7 images"):
         tiny_model(batch["input_ids"], batch["attention_mask"], pixel_values=batch["pixel_values"][:7])
-    with pytest.raises(ValueError, match="not both"):
+    with pytest.raises(ValueError, match="at most one of"):
         tiny_model(
             batch["input_ids"],
             pixel_values=batch["pixel_values"],
