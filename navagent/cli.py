@@ -191,6 +191,28 @@ def _cmd_data_sceneqa(args: argparse.Namespace) -> None:
     )
 
 
+def _cmd_data_views(args: argparse.Namespace) -> None:
+    from navagent.train.view_data import write_views
+
+    print(
+        write_views(
+            args.out,
+            args.split,
+            args.scenes,
+            args.per_scene,
+            args.seed,
+            image_size=args.image_size,
+            on_path_fraction=args.on_path_fraction,
+        )
+    )
+
+
+def _cmd_pretrain_tower(args: argparse.Namespace) -> None:
+    from navagent.train.tower_pretrain import pretrain_tower_from_config
+
+    print(pretrain_tower_from_config(args.config, args.overrides))
+
+
 def _cmd_bench_sim(args: argparse.Namespace) -> None:
     from navagent.benchmarks.sim import run_sim_benchmark
 
@@ -325,6 +347,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sceneqa.set_defaults(func=_cmd_data_sceneqa)
 
+    views = data.add_parser(
+        "views", help="stage-0 vision data: rendered views of a split's houses + simulator labels"
+    )
+    views.add_argument(
+        "--split", required=True, choices=["train", "val_seen", "val_unseen", "val_unseen_lang"]
+    )
+    views.add_argument("--scenes", type=int, default=200, help="number of houses (default 200)")
+    views.add_argument("--per-scene", type=int, default=32, help="views per house (default 32)")
+    views.add_argument("--seed", type=int, default=0, help="same seed -> same views")
+    views.add_argument("--image-size", type=int, default=224)
+    views.add_argument(
+        "--on-path-fraction", type=float, default=0.5, help="share of views along shortest paths"
+    )
+    views.add_argument("--out", type=Path, required=True, help="writes OUT/SPLIT/views_SPLIT.json + images/")
+    views.set_defaults(func=_cmd_data_views)
+
     sim = commands.add_parser("sim", help="built-in simulator tools").add_subparsers(
         dest="sim_command", required=True
     )
@@ -343,6 +381,15 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("config", type=Path, help="e.g. configs/train/tiny_easyvqa.yaml")
     train.add_argument("overrides", nargs=argparse.REMAINDER, help="--section.key value ...")
     train.set_defaults(func=_cmd_train)
+
+    pretrain_tower = commands.add_parser(
+        "pretrain-tower",
+        help="stage 0: pretrain the vision tower on labelled house views + easy-vqa",
+        description="Pretrain from CONFIG.yaml; any --section.key value pairs override the config.",
+    )
+    pretrain_tower.add_argument("config", type=Path, help="e.g. configs/train/stage0/tower-pretrain.yaml")
+    pretrain_tower.add_argument("overrides", nargs=argparse.REMAINDER, help="--section.key value ...")
+    pretrain_tower.set_defaults(func=_cmd_pretrain_tower)
 
     evaluate = commands.add_parser("eval", help="evaluation").add_subparsers(
         dest="eval_command", required=True

@@ -60,6 +60,7 @@ class ConvVisionSpec:
     hidden_sizes: list[int] = field(default_factory=lambda: [32, 64, 128])
     depths: list[int] = field(default_factory=lambda: [1, 1, 1])
     layer_type: str = "basic"
+    downsample_in_first_stage: bool = False  # True: the first stage halves the map too (e.g. 112 px -> 4x4)
 
 
 # vision.model_type -> the spec dataclass of its section; any other model type is a ViT (`VisionSpec`).
