@@ -16,7 +16,8 @@ route point ``j0`` (the first with arc length > ``s``); if it is in sight of ``p
 ``j0`` and ``j`` lies within ``ROUTE_CORRIDOR`` of the straight line ``p -> j`` (so a straight stretch is one
 target, and skipped points are still passed within the progress radius: the route is never cut); if ``j0``
 is out of sight (behind a corner or a wall), the first corner of the geodesic path to it at least
-``CORNER_PASS_RADIUS`` away.
+``CORNER_PASS_RADIUS`` away, then the corner passed over before it if any (which decides when the far one
+cannot be steered for, e.g. from beside a wall end: without it the expert circled such an end forever).
 
 **Decision** (one mid-level action, as its low-level steps): STOP when every route point but the goal has
 been passed and the goal is closer (geodesic) than ``stop_distance``. Otherwise the 24 headings reachable by
@@ -254,8 +255,8 @@ class RouteExpert:
     def steering_points(self, position: np.ndarray, progress: float) -> list[SteeringPoint]:
         """The points the expert may steer for from ``position`` (3,) at ``progress``, furthest first
         (module docstring): the route points ``j0 .. j`` in sight (``j`` the furthest one whose stretch stays
-        in the corridor), or the first geodesic corner toward ``j0`` when ``j0`` is out of sight. Raises
-        ValueError when ``j0`` is unreachable."""
+        in the corridor), or the first geodesic corner toward ``j0`` not passed over (then the one passed over
+        before it) when ``j0`` is out of sight. Raises ValueError when ``j0`` is unreachable."""
         p = np.asarray(position, dtype=np.float64)[[0, 2]]
         last = len(self.points) - 1
         first = min(int(np.searchsorted(self.arc, progress, side="right")), last)
@@ -280,10 +281,12 @@ class RouteExpert:
             raise ValueError(
                 f"route point {first} {target3.tolist()} is unreachable from {np.asarray(position).tolist()}"
             )
-        for index, corner in enumerate(path[1:], start=1):
-            if np.linalg.norm(corner[[0, 2]] - p) >= CORNER_PASS_RADIUS:
-                return [SteeringPoint(corner[[0, 2]], first == last and index == len(path) - 1, _NONE)]
-        return [SteeringPoint(path[-1][[0, 2]], first == last, _NONE)]
+        ahead_far = [np.linalg.norm(c[[0, 2]] - p) >= CORNER_PASS_RADIUS for c in path[1:]] + [True]
+        far = min(len(path) - 1, 1 + ahead_far.index(True))  # the first corner not passed over
+        points = [SteeringPoint(path[far][[0, 2]], first == last and far == len(path) - 1, _NONE)]
+        if far > 1:  # a passed-over corner stays a fallback when the corner beyond it cannot be steered for
+            points.append(SteeringPoint(path[far - 1][[0, 2]], False, _NONE))
+        return points
 
     def steering_point(self, position: np.ndarray, progress: float) -> tuple[np.ndarray, bool]:
         """The furthest of ``steering_points``: planar point (2,) and whether it is the goal."""
