@@ -6,9 +6,13 @@ For every episode of ``{episodes_dir}/{split}/{split}.json.gz`` (R2R-CE layout):
    jitter) walks the episode's ``reference_path`` points in order, then the (first) goal, ending with STOP
    within 0.2 m of the goal: low-level actions ``a_0 .. a_{T-1}`` (``a_{T-1}`` = STOP) and the pose before
    each, ``s_0`` (the start) .. ``s_{T-1}``. Points a hair off the navigable area are snapped onto it (at most
-   ``expert.MAX_SNAP`` = 0.1 m, ``expert.snap_to_free``). An episode whose walk does not end within `MAX_ORACLE_ERROR` of the
-   goal (or whose route is unreachable) is an error naming it. (The episode's ground truth, written by the
-   generator with ``ShortestPathFollower``, is not used here and stays the benchmark's reference.)
+   ``expert.MAX_SNAP`` = 0.1 m, ``expert.snap_to_free``). Bad input (a route point off the navigable area or
+   unreachable, a start in a wall, an id that cannot name a folder) is an error naming the episode. An episode
+   whose walk does not end within `MAX_ORACLE_ERROR` of the goal in `MAX_STEPS` (the expert's failure, not
+   the input's) is skipped with a `SkippedEpisodeWarning`; the run fails only when more than
+   ``max_skipped_share`` (default `MAX_SKIPPED_SHARE`, 1 %) of the episodes are skipped. (The episode's ground
+   truth, written by the generator with ``ShortestPathFollower``, is not used here and stays the
+   benchmark's reference.)
 2. **Frames.** One RGB frame per low-level step, the observation before the action: frame ``i`` is the view
    from ``s_i`` (frame 0 the start view, frame ``T-1`` the view in which the oracle stops), saved as JPEG
    under ``{out_dir}/frames/{video}/frame_{i}.jpg`` with ``video = "{split}_{episode_id}"``.
@@ -25,17 +29,20 @@ For every episode of ``{episodes_dir}/{split}/{split}.json.gz`` (R2R-CE layout):
    30° and 45° turns ×2, anything unlisted ×1). Keys: `LABEL_KEYS`.
 
 Output: ``{out_dir}/{split}_nav.json`` (a JSON list, sorted keys) whose frame paths are relative to the data
-root ``{out_dir}/frames`` (`trajectory_data_root`). The annotation is written last and atomically, so a killed
-run leaves no partial annotation (frames are rewritten by the next run). The output is deterministic given the
-arguments (recovery draws use `recovery_rng`).
+root ``{out_dir}/frames`` (`trajectory_data_root`), and ``{out_dir}/{split}_skipped.json`` (`skipped_path`:
+``{"split", "episodes", "skipped": [{"episode_id", "scene_id", "reason"}]}``, written atomically on every run
+that gets through the episodes, also one that fails for too many skips; a line on stderr names them). The
+annotation is written last and atomically, so a killed run leaves no partial annotation (frames are rewritten
+by the next run). The output is deterministic given the arguments (recovery draws use `recovery_rng`).
 """
 
 from __future__ import annotations
 
-import io
+import math
 import os
 import re
-import tempfile
+import sys
+import warnings
 import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -43,7 +50,6 @@ from pathlib import Path
 from types import MappingProxyType
 
 import numpy as np
-from PIL import Image
 from tqdm import tqdm
 
 from navagent.agent.actions import MidLevelAction, merge_low_level_steps
@@ -54,17 +60,32 @@ from navagent.envs.builtin.sim import BuiltinNavEnv, Scene, SimConfig
 from navagent.envs.episodes import load_episodes, r2r_episodes_path
 from navagent.fileio import json_bytes, write_bytes_atomic
 from navagent.train.recovery import RecoverySample, sample_recoveries
+from navagent.train.trajectory_frames import (  # noqa: F401  (encode_jpeg: re-exported for callers)
+    encode_jpeg,
+    frame_path,
+    recovery_frame_path,
+    render_frames,
+)
 
 SIMULATORS = ("builtin", "habitat")
 LABEL_KEYS = ("stop", "forward_25", "forward_50", "forward_75", "turn_15", "turn_30", "turn_45")
 DEFAULT_REBALANCE = MappingProxyType({"stop": 3, "turn_30": 2, "turn_45": 2})
 MAX_ORACLE_ERROR = 0.5  # metres: the expert's walk must end this close (geodesic) to the goal
 MAX_STEPS = 500  # VLN-CE's episode step limit
+MAX_SKIPPED_SHARE = 0.01  # more skipped episodes (expert failures) than this share of the run is an error
 _SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]*")
 
 
 class TrajectoryDataError(ValueError):
     """Bad arguments or an episode that cannot be turned into training data (the message names it)."""
+
+
+class ExpertWalkError(TrajectoryDataError):
+    """The route expert did not finish an episode (its walk ended too far from the goal): skipped, counted."""
+
+
+class SkippedEpisodeWarning(UserWarning):
+    """An episode the route expert could not finish was left out of the trajectory data."""
 
 
 class SimulatorNotAvailableError(ValueError):
@@ -89,6 +110,11 @@ class OracleWalk:
 def annotation_path(out_dir: str | os.PathLike, split: str) -> Path:
     """``{out_dir}/{split}_nav.json``."""
     return Path(out_dir) / f"{split}_nav.json"
+
+
+def skipped_path(out_dir: str | os.PathLike, split: str) -> Path:
+    """``{out_dir}/{split}_skipped.json``: the episodes the expert could not finish."""
+    return Path(out_dir) / f"{split}_skipped.json"
 
 
 def trajectory_data_root(out_dir: str | os.PathLike) -> Path:
@@ -130,8 +156,8 @@ def oracle_waypoints(episode: Episode, free_space: FreeSpace) -> list[np.ndarray
 
 def walk_episode(episode: Episode, scene: Scene, max_steps: int = MAX_STEPS) -> OracleWalk:
     """The route expert's walk from the episode's start through `oracle_waypoints` in ``scene`` (its
-    house's planner and motion); TrajectoryDataError naming the episode when the route is unreachable or
-    the walk ends `MAX_ORACLE_ERROR` or more from the goal."""
+    house's planner and motion); TrajectoryDataError naming the episode when the route is unreachable, and
+    its subclass ExpertWalkError when the walk ends `MAX_ORACLE_ERROR` or more from the goal."""
     start = AgentState(np.asarray(episode.start_position, dtype=np.float64), episode.start_heading)
     waypoints = oracle_waypoints(episode, scene.planner.free_space)
     where = f"episode {episode.episode_id!r} (scene {episode.scene_id})"
@@ -144,7 +170,7 @@ def walk_episode(episode: Episode, scene: Scene, max_steps: int = MAX_STEPS) -> 
         raise TrajectoryDataError(f"{where}: the expert cannot walk the reference path: {error}") from error
     error = scene.planner.distance_to_goal(walk.end.position, waypoints[-1])
     if not error < MAX_ORACLE_ERROR:
-        raise TrajectoryDataError(
+        raise ExpertWalkError(
             f"{where}: the expert ended {error:.2f} m from the goal after {len(walk.actions)} steps "
             f"(must be < {MAX_ORACLE_ERROR} m within {max_steps} steps)"
         )
@@ -158,16 +184,6 @@ def decision_points(actions: Sequence[int]) -> list[tuple[int, MidLevelAction]]:
         points.append((step, action))
         step += action.num_steps
     return points
-
-
-def frame_path(video: str, index: int) -> str:
-    """Relative path of a walk frame: ``"{video}/frame_{index}.jpg"``."""
-    return f"{video}/frame_{index}.jpg"
-
-
-def recovery_frame_path(video: str, index: int) -> str:
-    """Relative path of a perturbed view: ``"{video}/recovery_{index}.jpg"``."""
-    return f"{video}/recovery_{index}.jpg"
 
 
 def path_records(
@@ -207,26 +223,6 @@ def recovery_rng(recovery_seed: int, video: str) -> np.random.Generator:
     """The random stream of one episode's recovery draws: ``default_rng([recovery_seed, crc32(video)])``
     (independent of the episode's position in the file and of ``max_episodes``)."""
     return np.random.default_rng([recovery_seed, zlib.crc32(video.encode("utf-8"))])
-
-
-def encode_jpeg(rgb: np.ndarray, quality: int) -> bytes:
-    """JPEG bytes of an (H, W, 3) uint8 image (Pillow, fixed settings: equal pixels give equal bytes)."""
-    buffer = io.BytesIO()
-    Image.fromarray(rgb).save(buffer, format="JPEG", quality=quality)
-    return buffer.getvalue()
-
-
-def write_file_replacing(path: Path, data: bytes) -> None:
-    """Write via a temp file + ``os.replace`` (no fsync: frames are cheap to rewrite, never half-written)."""
-    descriptor, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(data)
-        os.chmod(temp_name, 0o644)
-        os.replace(temp_name, path)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise
 
 
 def _check_arguments(
@@ -279,14 +275,6 @@ def _episode_video(split: str, episode: Episode) -> str:
     return video
 
 
-def _render_to(
-    env: BuiltinNavEnv, folder: Path, names: Sequence[str], states: Sequence[AgentState], quality: int
-) -> None:
-    for name, state in zip(names, states, strict=True):
-        rgb, _ = env.render(state.position, state.heading)
-        write_file_replacing(folder / Path(name).name, encode_jpeg(rgb, quality))
-
-
 def episode_records(
     env: BuiltinNavEnv,
     episode: Episode,
@@ -309,11 +297,11 @@ def episode_records(
     samples = sample_recoveries(walk.expert, walk.states, recovery_per_episode, rng)
     folder = frames_root / video
     folder.mkdir(parents=True, exist_ok=True)
-    _render_to(
+    render_frames(
         env, folder, [frame_path(video, i) for i in range(len(walk.states))], walk.states, jpeg_quality
     )
     names = [recovery_frame_path(video, k) for k in range(len(samples))]
-    _render_to(env, folder, names, [s.state for s in samples], jpeg_quality)
+    render_frames(env, folder, names, [s.state for s in samples], jpeg_quality)
     text = episode.instruction_text
     return path_records(video, text, walk.actions, rebalance) + recovery_records(
         video, text, samples, rebalance
@@ -332,12 +320,14 @@ def generate_trajectory_data(
     recovery_seed: int = 0,
     max_episodes: int | None = None,
     progress: bool = True,
+    max_skipped_share: float = MAX_SKIPPED_SHARE,
 ) -> Path:
     """Write NaVILA navigation records and their JPEG frames for one split (see the module docstring);
     returns the annotation path ``{out_dir}/{split}_nav.json`` (data root: `trajectory_data_root`).
 
     ``rebalance`` maps `LABEL_KEYS` to copies (None: every record once); ``max_episodes`` keeps the first
-    episodes of the file; ``progress`` shows a tqdm bar over episodes."""
+    episodes of the file; ``progress`` shows a tqdm bar over episodes; ``max_skipped_share`` in [0, 1]: the
+    share of episodes the expert may fail on (skipped, listed in `skipped_path`) before the run fails."""
     _check_arguments(
         sim,
         split,
@@ -351,17 +341,47 @@ def generate_trajectory_data(
     )
     if max_episodes == 0:
         raise TrajectoryDataError("max_episodes must be >= 1 or None, got 0")
+    if isinstance(max_skipped_share, bool) or not 0.0 <= max_skipped_share <= 1.0:
+        raise TrajectoryDataError(f"max_skipped_share must be in [0, 1], got {max_skipped_share!r}")
     table = check_rebalance(rebalance)
     episodes = _load_split(episodes_dir, split, max_episodes)
     frames_root = trajectory_data_root(out_dir)
     frames_root.mkdir(parents=True, exist_ok=True)
     records: list[dict] = []
+    skipped: list[dict] = []
+    allowed = math.floor(max_skipped_share * len(episodes) + 1e-9)
     with BuiltinNavEnv(SimConfig(width=frame_size, height=frame_size, max_steps=MAX_STEPS)) as env:
         for episode in tqdm(episodes, desc=f"{split} trajectories", unit="episode", disable=not progress):
             video = _episode_video(split, episode)
-            records += episode_records(
-                env, episode, video, frames_root, jpeg_quality, table, recovery_per_episode, recovery_seed
-            )
+            try:
+                records += episode_records(
+                    env, episode, video, frames_root, jpeg_quality, table, recovery_per_episode, recovery_seed
+                )
+            except ExpertWalkError as error:
+                skipped.append(
+                    {"episode_id": episode.episode_id, "scene_id": episode.scene_id, "reason": str(error)}
+                )
+                warnings.warn(
+                    f"skipped episode {len(skipped)} (at most {allowed} of {len(episodes)}): {error}",
+                    SkippedEpisodeWarning,
+                    stacklevel=2,
+                )
+                if len(skipped) > allowed:
+                    break
+    listing = skipped_path(out_dir, split)
+    write_bytes_atomic(listing, json_bytes({"episodes": len(episodes), "skipped": skipped, "split": split}))
+    if skipped:
+        ids = ", ".join(repr(s["episode_id"]) for s in skipped)
+        print(
+            f"skipped {len(skipped)} of {len(episodes)} {split} episodes (the expert did not finish them: "
+            f"{ids}): {listing}",
+            file=sys.stderr,
+        )
+    if len(skipped) > allowed:
+        raise TrajectoryDataError(
+            f"{split}: the expert could not finish {len(skipped)} of {len(episodes)} episodes, more than "
+            f"{max_skipped_share:.1%}: stopped (list: {listing}); first: {skipped[0]['reason']}"
+        )
     path = annotation_path(out_dir, split)
     write_bytes_atomic(path, json_bytes(records))
     return path

@@ -173,3 +173,47 @@ def test_bad_routes_are_rejected(episodes, env) -> None:
         RouteExpert(scene.planner, scene.motion, [np.array([500.0, 0.0, 500.0])])
     route = episode_route(episodes[0], scene.planner.free_space)
     assert np.allclose(route[-1], episodes[0].goals[0].position, atol=0.1)
+
+
+# r1 train episodes 263 and 274 (builtin/house_000013): the route turns round the end of a wall; the geodesic
+# corner at the wall end was passed over from 0.24 m away, the corner beyond it could not be steered for from
+# there, and the expert circled the wall end until the step limit (ended 3.5 and 4.2 m from the goal)
+WALL_END_ROUTES = {
+    "263": (
+        (1.0678400751934476, 8.911489802126255),
+        -2.9131611900093515,
+        (
+            (2.881520645194086, 8.55826116289287),
+            (4.695201215194724, 8.205032523659487),
+            (5.094249722449516, 6.696132176017753),
+            (3.39360672396649, 5.973621917763125),
+        ),
+    ),
+    "274": (
+        (1.2957481141385765, 11.91806545075762),
+        -0.7736785035983536,
+        (
+            (3.1654701219910173, 11.381475792952461),
+            (5.035192129843458, 10.8448861351473),
+            (4.976267959043834, 9.074),
+            (3.269987003537487, 9.961519047105941),
+        ),
+    ),
+}
+
+
+@pytest.mark.parametrize("episode_id", sorted(WALL_END_ROUTES))
+def test_expert_rounds_a_wall_end_it_stands_beside(env, episode_id: str) -> None:
+    scene = env.load_scene("builtin/house_000013")
+    (x, z), heading, route = WALL_END_ROUTES[episode_id]
+    start = np.array([x, 0.0, z])
+    expert = RouteExpert(scene.planner, scene.motion, [start] + [np.array([a, 0.0, b]) for a, b in route])
+    walk = expert.walk(AgentState(start, heading))
+    assert len(walk.actions) < 150
+    assert scene.planner.distance_to_goal(walk.end.position, expert.goal) < expert.stop_distance
+    assert expert.progress([s.position for s in walk.states] + [walk.end.position]) >= expert.arc[-2]
+    if episode_id == "263":  # beside the wall end, 0.24 m from the corner: steer for the corner itself
+        beside = AgentState(np.array([4.891206245150253, 0.0, 8.244878123238275]), math.radians(-136.91))
+        points = expert.steering_points(beside.position, expert.arc[2] + 0.25)
+        assert np.allclose(points[-1].point, [5.101, 8.126], atol=0.01)
+        assert expert.decide(beside, expert.arc[2] + 0.25) == [int(Action.TURN_LEFT)] * 3

@@ -1,6 +1,6 @@
 """Trajectory data (`navagent data trajectories`): expert walks of 1 built-in scene x 2 episodes, 32 px
 frames, turned into NaVILA records; merging, STOP, replay, rebalancing, recovery samples, files,
-bad input."""
+bad input, skipped episodes."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from navagent.envs.builtin.expert import snap_to_free
 from navagent.envs.builtin.motion import wrap_angle
 from navagent.envs.builtin.sim import BuiltinNavEnv
 from navagent.envs.episodes import EpisodeFileError, load_episodes, r2r_episodes_path, save_episodes
+from navagent.train import trajectories
 from navagent.train.datasets import load_navigation_dataset
 from navagent.train.mixtures import build_dataset, load_registry
 from navagent.train.recovery import (
@@ -34,13 +35,16 @@ from navagent.train.recovery import (
 from navagent.train.samples import load_sample_images, resolve_under_root
 from navagent.train.trajectories import (
     DEFAULT_REBALANCE,
+    ExpertWalkError,
     SimulatorNotAvailableError,
+    SkippedEpisodeWarning,
     TrajectoryDataError,
     annotation_path,
     frame_path,
     label_key,
     recovery_frame_path,
     recovery_rng,
+    skipped_path,
     trajectory_data_root,
     walk_episode,
 )
@@ -332,3 +336,74 @@ def test_failed_run_leaves_no_partial_annotation(tmp_path, episodes):
         generate(source, "train", out, frame_size=SIZE, progress=False)
     assert previous.read_text() == "[]\n"  # the old annotation is untouched, no temp file is left
     assert sorted(p.name for p in out.iterdir()) == ["frames", "train_nav.json"]
+
+
+# ---------------------------------------------------------------------------------- skipped episodes
+
+
+@pytest.fixture
+def expert_fails_on_second(monkeypatch, episodes):
+    """The expert cannot finish ``episodes[1]`` (5 steps allowed): a genuine ExpertWalkError."""
+    walk = trajectories.walk_episode
+
+    def short_walk(episode, scene, max_steps=trajectories.MAX_STEPS):
+        return walk(episode, scene, 5 if episode.episode_id == episodes[1].episode_id else max_steps)
+
+    monkeypatch.setattr(trajectories, "walk_episode", short_walk)
+    return episodes[1]
+
+
+def test_no_skips_are_listed_as_none(rebalanced):
+    listing = json.loads(skipped_path(rebalanced.parent, "train").read_text())
+    assert listing == {"episodes": 2, "skipped": [], "split": "train"}
+
+
+def test_an_episode_the_expert_cannot_finish_is_skipped_and_listed(
+    episodes_dir, episodes, expert_fails_on_second, plain, tmp_path, capsys
+):
+    with pytest.warns(
+        SkippedEpisodeWarning, match=rf"skipped episode 1 .*'{expert_fails_on_second.episode_id}'"
+    ):
+        path = generate(
+            episodes_dir,
+            "train",
+            tmp_path,
+            frame_size=SIZE,
+            rebalance=None,
+            recovery_per_episode=RECOVERIES,
+            progress=False,
+            max_skipped_share=0.5,
+        )
+    kept = f"train_{episodes[0].episode_id}"
+    assert read(path) == [r for r in read(plain) if r["video_id"].rpartition("-")[0] == kept]
+    assert sorted(p.name for p in trajectory_data_root(tmp_path).iterdir()) == [kept]  # nothing rendered
+    listing = json.loads(skipped_path(tmp_path, "train").read_text())
+    assert listing["episodes"] == 2 and len(listing["skipped"]) == 1
+    entry = listing["skipped"][0]
+    assert entry["episode_id"] == episodes[1].episode_id and entry["scene_id"] == episodes[1].scene_id
+    assert "the expert ended" in entry["reason"] and "after 5 steps" in entry["reason"]
+    assert "skipped 1 of 2 train episodes" in capsys.readouterr().err
+
+
+def test_more_skips_than_the_allowed_share_fail_the_run(episodes_dir, expert_fails_on_second, tmp_path):
+    previous = annotation_path(tmp_path, "train")
+    previous.write_text("[]\n")
+    with (
+        pytest.warns(SkippedEpisodeWarning),
+        pytest.raises(TrajectoryDataError, match=r"could not finish 1 of 2"),
+    ):
+        generate(episodes_dir, "train", tmp_path, frame_size=SIZE, progress=False)  # default: 1 %
+    assert previous.read_text() == "[]\n"
+    listing = json.loads(skipped_path(tmp_path, "train").read_text())
+    assert [s["episode_id"] for s in listing["skipped"]] == [expert_fails_on_second.episode_id]
+    with pytest.raises(TrajectoryDataError, match="max_skipped_share must be in"):
+        generate(episodes_dir, "train", tmp_path, progress=False, max_skipped_share=1.5)
+
+
+def test_walk_episode_tells_an_unfinished_walk_from_bad_input(episodes, scene):
+    with pytest.raises(ExpertWalkError, match=r"ended .* from the goal after 5 steps"):
+        walk_episode(episodes[0], scene, max_steps=5)
+    off = dataclasses.replace(episodes[0], start_position=(500.0, 0.0, 500.0))
+    with pytest.raises(TrajectoryDataError, match="is not navigable") as info:
+        walk_episode(off, scene)
+    assert not isinstance(info.value, ExpertWalkError)
