@@ -97,6 +97,17 @@ def _cmd_data_trajectories(args: argparse.Namespace) -> None:
     )
 
 
+def _positive_int(text: str) -> int:
+    """argparse type: an integer >= 1 (a clear usage error otherwise)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {value}")
+    return value
+
+
 def _parse_rebalance(items: list[str]) -> dict[str, int]:
     """["stop=3", "turn_45=2"] -> {"stop": 3, "turn_45": 2}."""
     table = {}
@@ -236,6 +247,23 @@ def _cmd_bench_agent(args: argparse.Namespace) -> None:
     ).print()
 
 
+def _cmd_data_dagger(args: argparse.Namespace) -> None:
+    from navagent.train.dagger import run_dagger_round
+
+    print(
+        run_dagger_round(
+            args.checkpoint,
+            args.episodes,
+            args.out,
+            split=args.split,
+            prefix=args.prefix,
+            num_envs=args.num_envs,
+            max_episodes=args.max_episodes,
+            max_steps=args.max_steps,
+        )
+    )
+
+
 def _cmd_data_features(args: argparse.Namespace) -> None:
     from navagent.train.run import build_feature_cache_from_config
 
@@ -326,6 +354,23 @@ def build_parser() -> argparse.ArgumentParser:
     )
     trajectories.add_argument("--no-rebalance", action="store_true", help="each record once")
     trajectories.set_defaults(func=_cmd_data_trajectories)
+
+    dagger = data.add_parser(
+        "dagger",
+        help="DAgger round: a checkpoint drives episodes in closed loop, the route expert labels its decision "
+        "points -> NaVILA records + frames (OUT/train_nav.json, OUT/frames/)",
+    )
+    dagger.add_argument("--checkpoint", type=Path, required=True, help="the model that drives")
+    dagger.add_argument(
+        "--episodes", type=Path, required=True, help="R2R-CE data root (DIR/SPLIT/SPLIT.json.gz)"
+    )
+    dagger.add_argument("--split", default="train")
+    dagger.add_argument("--out", type=Path, required=True)
+    dagger.add_argument("--prefix", default="dagger", help="frame-folder prefix of this round, e.g. dagger1")
+    dagger.add_argument("--num-envs", type=_positive_int, default=8)
+    dagger.add_argument("--max-episodes", type=_positive_int, default=None)
+    dagger.add_argument("--max-steps", type=_positive_int, default=300, help="low-level steps per rollout")
+    dagger.set_defaults(func=_cmd_data_dagger)
 
     features = data.add_parser(
         "features",

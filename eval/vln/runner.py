@@ -240,6 +240,7 @@ def run_vln_eval(
     *,
     hooks: Sequence[EpisodeHook] = (),
     video_hook: Callable[[Path], EpisodeHook] | None = None,
+    wrap_policy: Callable[[Policy], Policy] | None = None,
     progress: bool = True,
 ) -> dict:
     """Run the evaluation ``config`` describes; returns the summary written to ``summary.json``.
@@ -247,7 +248,8 @@ def run_vln_eval(
     A shard whose siblings are not all finished returns its own summary (``merged: False``); the one
     completing the set returns the merged summary. ``hooks`` get every reset/step/episode end;
     ``config.video`` renders every step and adds ``video_hook(out_dir / "videos")`` to them (closed at the
-    end when it has ``close()``).
+    end when it has ``close()``). ``wrap_policy`` wraps the configured policy (e.g. DAgger's expert
+    labelling, `navagent.train.dagger`); the run records the wrapper's name.
 
     Raises ``CheckpointFormatError`` for a directory that is not a navagent/VILA model (before anything is
     written) and ``EpisodeFailuresError`` after the loop when some episodes could not start (the others'
@@ -264,6 +266,8 @@ def run_vln_eval(
     check_truths(selection, truths, _files_name(source.gt_paths()))
 
     policy = POLICIES[config.policy](config)
+    if wrap_policy is not None:
+        policy = wrap_policy(policy)
     render = policy.needs_rgb or config.video or bool(hooks)  # baselines need no frames
     simulator = SIMULATORS[config.sim.backend](config, render)
     out_dir = Path(config.out_dir)

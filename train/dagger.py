@@ -1,0 +1,183 @@
+"""On-policy navigation records labelled by the route expert (DAgger, Ross et al. 2011; VLN-CE's main gain).
+
+Behaviour cloning trains only on the expert's own states; the agent then drifts into states it never saw.
+A DAgger round lets the current checkpoint drive episodes of a training split in closed loop — the same loop
+and vector environments as ``navagent eval vln`` (`navagent.eval.vln.loop.evaluate_episodes`) — and, at every
+point where the agent asked its model for a decision, records what the route expert
+(`navagent.envs.builtin.expert.RouteExpert`) would do from that pose, given every position visited so far
+(it rejoins the instruction's route where the agent left it). The agent's own actions are executed (β = 0).
+A rollout is cut at ``max_steps`` low-level steps so that a lost agent does not fill the round with one
+episode's spinning.
+
+Output (the layout of `navagent.train.trajectories`, so the registry reads it like expert walks)::
+
+    {out_dir}/train_nav.json                 records {"video_id", "q", "a", "frames"}
+    {out_dir}/frames/{video}/frame_{i}.jpg   every observation of a rollout (224 px JPEG)
+    {out_dir}/records.jsonl                  the records of each finished rollout (a killed round resumes)
+    {out_dir}/rollouts/                      the loop's per-episode results (closed-loop metrics on train)
+
+``video = "{prefix}_{episode_id}"``; record ``"{video}-{k}"`` is the k-th decision of the rollout, its frames
+are the rollout's observations up to and including the decision's, its answer the expert's decision as an
+action sentence (STOP when the expert would stop, e.g. after the agent walked past the goal without stopping).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from navagent.agent.actions import merge_low_level_steps
+from navagent.envs.base import AgentState, Episode, Observation
+from navagent.envs.builtin.expert import RouteExpert
+from navagent.envs.builtin.sim import BuiltinNavEnv, Scene, SimConfig
+from navagent.eval.vln.policies import Decision, Policy
+from navagent.eval.vln.results import ResultsLog
+from navagent.fileio import json_bytes, write_bytes_atomic
+from navagent.train.trajectories import annotation_path, trajectory_data_root
+from navagent.train.trajectory_frames import encode_jpeg, frame_path, write_file_replacing
+
+RECORDS_LOG = "records.jsonl"  # one line per finished rollout: {"episode_id", "records": [...]}
+
+
+@dataclass
+class _Rollout:
+    episode: Episode
+    video: str
+    expert: RouteExpert
+    progress: float = 0.0
+    frames: int = 0  # observations written so far
+    records: list[dict] = field(default_factory=list)
+
+
+class ExpertLabels:
+    """The route expert of each episode, on scenes loaded without rendering (cached by scene id)."""
+
+    def __init__(self, max_cached_scenes: int = 8):
+        self._env = BuiltinNavEnv(SimConfig(render=False), max_cached_scenes=max_cached_scenes)
+
+    def expert(self, episode: Episode) -> RouteExpert:
+        scene: Scene = self._env.load_scene(episode.scene_id)
+        return RouteExpert.for_episode(episode, scene.planner, scene.motion)
+
+    def close(self) -> None:
+        self._env.close()
+
+
+class DaggerCollector:
+    """A `Policy` wrapper and loop hook: the wrapped policy acts; the expert labels its decision points.
+
+    policy: the agent (`AgentPolicy`); its decisions are executed unchanged.
+    frames_root: where rollout frames are written (``{frames_root}/{video}/frame_{i}.jpg``).
+    prefix: video-name prefix of this round (e.g. "dagger1"). jpeg_quality: as for expert walks.
+    """
+
+    needs_rgb = True
+
+    def __init__(self, out_dir: Path, prefix: str, jpeg_quality: int = 90):
+        self.policy: Policy | None = None
+        self.name = "dagger"
+        self.frames_root = trajectory_data_root(out_dir)
+        self.prefix = prefix
+        self.jpeg_quality = jpeg_quality
+        self.labels = ExpertLabels()
+        self.log = ResultsLog(Path(out_dir) / RECORDS_LOG)
+        self._rollouts: dict[int, _Rollout] = {}
+
+    def wrap(self, policy: Policy) -> DaggerCollector:
+        """Drive ``policy`` (what `run_vln_eval`'s ``wrap_policy`` calls)."""
+        self.policy = policy
+        self.name = f"dagger({policy.name})"
+        return self
+
+    # ---- Policy ----
+    def reset(self, env_index: int, episode: Episode) -> None:
+        self.policy.reset(env_index, episode)
+
+    def act(self, observations: list[Observation], env_indices: list[int]) -> list[Decision]:
+        decisions = self.policy.act(observations, env_indices)
+        for observation, env_index, decision in zip(observations, env_indices, decisions, strict=True):
+            if decision.queried:
+                self._label(self._rollouts[env_index], observation)
+        return decisions
+
+    # ---- EpisodeHook ----
+    def on_reset(self, env_index: int, episode: Episode, observation: Observation) -> None:
+        video = f"{self.prefix}_{episode.episode_id}"
+        (self.frames_root / video).mkdir(parents=True, exist_ok=True)
+        rollout = _Rollout(episode, video, self.labels.expert(episode))
+        self._rollouts[env_index] = rollout
+        self._observe(rollout, observation)
+
+    def on_step(self, env_index: int, episode: Episode, observation: Observation, decision: Decision) -> None:
+        rollout = self._rollouts[env_index]
+        if not observation.done:
+            self._observe(rollout, observation)
+
+    def on_episode_end(self, env_index: int, episode: Episode, record: dict) -> None:
+        rollout = self._rollouts.pop(env_index)
+        self.log.append({"episode_id": episode.episode_id, "records": rollout.records})
+
+    # ---- internals ----
+    def _observe(self, rollout: _Rollout, observation: Observation) -> None:
+        """Write the frame and move the expert's route progress to the new position."""
+        path = self.frames_root / frame_path(rollout.video, rollout.frames)
+        write_file_replacing(path, encode_jpeg(observation.rgb, self.jpeg_quality))
+        rollout.frames += 1
+        rollout.progress = rollout.expert.advance(rollout.progress, np.asarray(observation.position))
+
+    def _label(self, rollout: _Rollout, observation: Observation) -> None:
+        state = AgentState(np.asarray(observation.position, dtype=np.float64), float(observation.heading))
+        steps = rollout.expert.decide(state, rollout.progress)
+        (label,) = merge_low_level_steps(steps)
+        rollout.records.append(
+            {
+                "video_id": f"{rollout.video}-{len(rollout.records)}",
+                "q": rollout.episode.instruction_text,
+                "a": label.to_text(),
+                "frames": [frame_path(rollout.video, i) for i in range(rollout.frames)],
+            }
+        )
+
+    def close(self) -> None:
+        self.log.close()
+        self.labels.close()
+
+
+def run_dagger_round(
+    checkpoint: str | os.PathLike,
+    episodes_dir: str | os.PathLike,
+    out_dir: str | os.PathLike,
+    split: str = "train",
+    prefix: str = "dagger",
+    num_envs: int = 8,
+    max_episodes: int | None = None,
+    max_steps: int = 300,
+    progress: bool = True,
+) -> Path:
+    """Roll ``checkpoint`` out on ``split`` episodes and write the expert-labelled records (module docstring);
+    returns ``{out_dir}/train_nav.json``. Resumable: finished rollouts are kept in ``records.jsonl``."""
+    from navagent.eval.vln.config import EpisodesSection, EvalConfig, SimSection
+    from navagent.eval.vln.runner import run_vln_eval
+
+    out_dir = Path(out_dir)
+    config = EvalConfig(
+        policy="checkpoint",
+        checkpoint=str(checkpoint),
+        episodes=EpisodesSection(dir=str(episodes_dir), split=split, max_episodes=max_episodes),
+        sim=SimSection(max_steps=max_steps),
+        out_dir=str(out_dir / "rollouts"),
+        num_envs=num_envs,
+    )
+    collector = DaggerCollector(out_dir, prefix)
+    try:
+        run_vln_eval(config, hooks=[collector], wrap_policy=collector.wrap, progress=progress)
+    finally:
+        collector.close()
+    rollouts = ResultsLog(out_dir / RECORDS_LOG).load(repair=False).values()
+    records = sorted((r for rollout in rollouts for r in rollout["records"]), key=lambda r: r["video_id"])
+    path = annotation_path(out_dir, "train")
+    write_bytes_atomic(path, json_bytes(records))
+    return path
