@@ -1,0 +1,72 @@
+"""DAgger rounds (navagent.train.dagger): a checkpoint drives, the route expert labels its decision points."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from navagent.agent.actions import merge_low_level_steps
+from navagent.envs.base import AgentState
+from navagent.envs.builtin.episode_gen import write_split
+from navagent.envs.builtin.expert import RouteExpert
+from navagent.envs.builtin.sim import BuiltinNavEnv, SimConfig
+from navagent.envs.episodes import load_episodes, r2r_episodes_path
+from navagent.model import build_tiny_model, build_tiny_processor, build_tiny_tokenizer, save_model_and_processor
+from navagent.train.dagger import run_dagger_round
+from navagent.train.datasets import load_navigation_dataset
+
+
+@pytest.fixture(scope="module")
+def round_dir(tmp_path_factory) -> tuple[Path, Path, Path]:
+    episodes = tmp_path_factory.mktemp("dagger-episodes")
+    write_split(episodes, "train", num_scenes=1, per_scene=2, seed=0, progress=False)
+    tokenizer = build_tiny_tokenizer()
+    checkpoint = save_model_and_processor(
+        build_tiny_model(None, tokenizer),
+        build_tiny_processor(None, tokenizer),
+        tmp_path_factory.mktemp("tiny") / "checkpoint",
+    )
+    out = tmp_path_factory.mktemp("dagger") / "round1"
+    run_dagger_round(checkpoint, episodes, out, prefix="r1", num_envs=1, max_steps=12, progress=False)
+    return episodes, out, checkpoint
+
+
+def test_a_round_writes_expert_labels_for_the_agents_own_states(round_dir):
+    episodes_dir, out, _ = round_dir
+    records = json.loads((out / "train_nav.json").read_text())
+    assert records, "the round produced no records"
+    episodes = {e.episode_id: e for e in load_episodes(r2r_episodes_path(episodes_dir, "train"))}
+    results = [json.loads(line) for line in (out / "rollouts" / "results.jsonl").read_text().splitlines()]
+    assert {r["episode_id"] for r in results} == set(episodes)
+    dataset = load_navigation_dataset(out / "train_nav.json", out / "frames", "dagger")  # loads, files exist
+    assert len(dataset) == len(records)
+
+    # relabel each record from the rollout's logged trajectory: the expert's decision at that pose
+    env = BuiltinNavEnv(SimConfig(render=False))
+    by_episode = {r["episode_id"]: r for r in results}
+    for record in records:
+        episode_id = record["video_id"].split("-")[0].removeprefix("r1_")
+        episode = episodes[episode_id]
+        assert record["q"] == episode.instruction_text
+        step = len(record["frames"]) - 1
+        trajectory = by_episode[episode_id]
+        positions = np.asarray([p["position"] for p in trajectory["trajectory"]], dtype=np.float64)
+        headings = [p["heading"] for p in trajectory["trajectory"]]
+        scene = env.load_scene(episode.scene_id)
+        expert = RouteExpert.for_episode(episode, scene.planner, scene.motion)
+        state = AgentState(positions[step], float(headings[step]))
+        (label,) = merge_low_level_steps(expert.next_decision(state, positions[: step + 1]))
+        assert record["a"] == label.to_text()
+    env.close()
+
+
+def test_a_rerun_keeps_finished_rollouts(round_dir):
+    episodes_dir, out, checkpoint = round_dir
+    before = (out / "train_nav.json").read_bytes()
+    frames = sorted(p.stat().st_mtime_ns for p in (out / "frames").rglob("*.jpg"))
+    run_dagger_round(checkpoint, episodes_dir, out, prefix="r1", num_envs=1, max_steps=12, progress=False)
+    assert (out / "train_nav.json").read_bytes() == before
+    assert sorted(p.stat().st_mtime_ns for p in (out / "frames").rglob("*.jpg")) == frames  # nothing rerun
