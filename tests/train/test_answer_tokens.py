@@ -48,16 +48,22 @@ def test_weighted_loss_with_unit_weights_is_the_models_loss(fresh_tiny_model, ti
     )
     batch = collator(samples)
     batch.pop("batch_stats")
-    weights, decisions, answers = (batch.pop(k) for k in ("label_weights", "decision_mask", "decision_answers"))
+    weights, decisions, answers = (
+        batch.pop(k) for k in ("label_weights", "decision_mask", "decision_answers")
+    )
     assert int(answers) == len(samples)
     trainer = NavVLMTrainer.__new__(NavVLMTrainer)
     trainer.decision_stats = [0.0, 0]
     fresh_tiny_model.eval()
     with torch.no_grad():
         reference = fresh_tiny_model(**batch).loss
-        weighted = NavVLMTrainer._weighted_loss(trainer, fresh_tiny_model, batch, weights, decisions, answers, None)
+        weighted = NavVLMTrainer._weighted_loss(
+            trainer, fresh_tiny_model, batch, weights, decisions, answers, None
+        )
     torch.testing.assert_close(weighted.loss, reference, atol=1e-5, rtol=1e-5)
     # doubling every weight doubles the loss
     with torch.no_grad():
-        doubled = NavVLMTrainer._weighted_loss(trainer, fresh_tiny_model, batch, 2 * weights, decisions, answers, None)
+        doubled = NavVLMTrainer._weighted_loss(
+            trainer, fresh_tiny_model, batch, 2 * weights, decisions, answers, None
+        )
     torch.testing.assert_close(doubled.loss, 2 * reference, atol=1e-5, rtol=1e-5)

@@ -14,7 +14,12 @@ from navagent.envs.builtin.episode_gen import write_split
 from navagent.envs.builtin.expert import RouteExpert
 from navagent.envs.builtin.sim import BuiltinNavEnv, SimConfig
 from navagent.envs.episodes import load_episodes, r2r_episodes_path
-from navagent.model import build_tiny_model, build_tiny_processor, build_tiny_tokenizer, save_model_and_processor
+from navagent.model import (
+    build_tiny_model,
+    build_tiny_processor,
+    build_tiny_tokenizer,
+    save_model_and_processor,
+)
 from navagent.train.dagger import run_dagger_round
 from navagent.train.datasets import load_navigation_dataset
 

@@ -37,7 +37,9 @@ def conv_model_and_processor():
 
 @pytest.fixture(scope="module")
 def mirrored_nav(data_root):
-    return load_navigation_dataset(data_root / "nav" / "annotations.json", data_root / "nav", "nav", mirror=True)
+    return load_navigation_dataset(
+        data_root / "nav" / "annotations.json", data_root / "nav", "nav", mirror=True
+    )
 
 
 @pytest.fixture(scope="module")
@@ -86,7 +88,9 @@ def test_the_cache_holds_the_towers_outputs_for_every_frame_once(
     frames = CachedFeatureFrames(cache, data_root)
     cached = frames.stack(frames.load(sample))
     with torch.no_grad():
-        live = model.vision_tower(processor.image_processor(load_sample_images(sample, processor.image_processor.size)))
+        live = model.vision_tower(
+            processor.image_processor(load_sample_images(sample, processor.image_processor.size))
+        )
     assert cached.shape == live.shape
     torch.testing.assert_close(cached, live, atol=2e-2, rtol=1e-2)  # fp16 on disk
     assert any(k.startswith(MIRROR_PREFIX) for k in cache.rows)
@@ -99,7 +103,10 @@ def test_training_from_the_cache_gives_the_loss_of_the_pixel_path(
     samples = mirrored_nav.samples[:6]
     pixels = SupervisedCollator(processor, model.tokens_per_image, 1024)(samples)
     cached = SupervisedCollator(
-        processor, model.tokens_per_image, 1024, frames=CachedFeatureFrames(FeatureCache(cache_dir), data_root)
+        processor,
+        model.tokens_per_image,
+        1024,
+        frames=CachedFeatureFrames(FeatureCache(cache_dir), data_root),
     )(samples)
     assert "vision_features" in cached and "pixel_values" not in cached
     for batch in (pixels, cached):
