@@ -47,7 +47,7 @@ def _cmd_eval_vln(args: argparse.Namespace) -> None:
     flags = [f"--{key}={json.dumps(value, default=str)}" for key, value in given.items()]
     config = load_eval_config(args.config, [*flags, *(f"--{item}" for item in args.set)])
     video_hook = functools.partial(EpisodeVideoHook, fps=8, label=config.policy)
-    run_vln_eval(config, video_hook=video_hook)
+    run_vln_eval(config, video_hook=video_hook, overwrite=args.overwrite)
 
 
 def _cmd_eval_actions(args: argparse.Namespace) -> None:
@@ -472,6 +472,11 @@ def build_parser() -> argparse.ArgumentParser:
     vln.add_argument("--video", action="store_true", help="also write OUT/videos/EPISODE.mp4")
     vln.add_argument("--dtw", choices=["exact", "fastdtw"])
     vln.add_argument("--out", type=Path, help="output folder (default: runs/eval)")
+    vln.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="drop the folder's earlier results (run.json, results, summaries, videos) instead of resuming",
+    )
     vln.set_defaults(func=_cmd_eval_vln)
 
     actions = evaluate.add_parser(

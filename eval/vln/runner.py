@@ -23,6 +23,7 @@ Output directory (``config.out_dir``):
 from __future__ import annotations
 
 import os
+import shutil
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -41,7 +42,7 @@ from navagent.eval.vln.inputs import (
     shard_from_environment,
 )
 from navagent.eval.vln.loop import EpisodeHook, evaluate_episodes
-from navagent.eval.vln.policies import Policy
+from navagent.eval.vln.policies import Policy, resolve_checkpoint
 from navagent.eval.vln.registry import EPISODE_SOURCES, POLICIES, SIMULATORS
 from navagent.eval.vln.results import (
     ResultsFileError,
@@ -50,6 +51,7 @@ from navagent.eval.vln.results import (
     failures_path,
     merge_records,
     results_path,
+    shard_suffix,
 )
 from navagent.eval.vln.summary import (
     ordered_records,
@@ -59,6 +61,16 @@ from navagent.eval.vln.summary import (
     write_outputs,
 )
 from navagent.fileio import json_bytes, write_bytes_atomic
+from navagent.output_guard import (
+    FRESH_HINT,
+    LOCK_NAME,
+    InputsChangedError,
+    check_out_dir,
+    describe_changes,
+    file_digest,
+    output_lock,
+    tree_digest,
+)
 
 RUN_CONFIG_NAME = "run.json"
 
@@ -73,20 +85,33 @@ def _files_name(paths: Sequence[Path]) -> str:
 
 # ----------------------------------------------------------------------------------------- run state
 def _check_run_config(out_dir: Path, config: dict, eval_config: EvalConfig) -> None:
-    """Record the run's settings (and its whole config), or refuse to resume results made with different
-    settings."""
+    """Record the run's settings and input fingerprint (and its whole config), or refuse to resume results
+    made with different settings or from inputs whose content changed (``InputsChangedError``)."""
     path = out_dir / RUN_CONFIG_NAME
     if path.exists():
         previous = read_json(path)
         previous.pop("config", None)
         if previous != config:
-            changed = sorted(k for k in config.keys() | previous.keys() if previous.get(k) != config.get(k))
-            raise ValueError(
-                f"{out_dir} holds results of a different run (settings differ: {', '.join(changed)}; "
-                f"see {path}): use another output directory or remove it"
+            raise InputsChangedError(
+                f"{out_dir} holds results of a different run: {describe_changes(previous, config)} "
+                f"(recorded in {path}); {FRESH_HINT}"
             )
         return
     write_bytes_atomic(path, json_bytes({**config, "config": config_to_dict(eval_config)}, indent=2))
+
+
+def clear_outputs(out_dir: Path) -> list[Path]:
+    """Remove what earlier runs wrote to ``out_dir`` (``--overwrite``): run.json, results, failures,
+    summaries, trajectories (shard files included) and videos/; other files are left alone."""
+    removed = [out_dir / RUN_CONFIG_NAME] if (out_dir / RUN_CONFIG_NAME).exists() else []
+    for pattern in ("results*.jsonl", "failures*.jsonl", "summary*.json", "trajectories*.json"):
+        removed.extend(out_dir.glob(pattern))
+    for path in removed:
+        path.unlink()
+    if (out_dir / "videos").is_dir():
+        shutil.rmtree(out_dir / "videos")
+        removed.append(out_dir / "videos")
+    return removed
 
 
 def _run_id() -> str:
@@ -185,9 +210,22 @@ def _resolve_shard(shard: str | None) -> Shard | None:
     return shard_from_environment() if shard is None else parse_shard(shard)
 
 
+def _input_fingerprint(config: EvalConfig, source: EpisodeSource) -> dict:
+    """Content hashes of the episode and ground-truth files and of the checkpoint folder (policy
+    ``checkpoint``): a resume whose files were regenerated in place is refused, not mixed."""
+    fingerprint = {
+        "episodes": {str(Path(p).resolve()): file_digest(p) for p in source.episode_paths()},
+        "gt": {str(Path(p).resolve()): file_digest(p) for p in source.gt_paths()},
+    }
+    if config.policy == "checkpoint":
+        fingerprint["checkpoint"] = tree_digest(resolve_checkpoint(config.checkpoint))
+    return fingerprint
+
+
 def _run_config(config: EvalConfig, policy: Policy, source: EpisodeSource, sim_settings: dict) -> dict:
     """What run.json records: the settings that determine the results (policy, episode files, simulator
-    settings, DTW, the config without its runtime keys), compared on resume; and the whole config."""
+    settings, DTW, the config without its runtime keys) and the inputs' fingerprint, compared on resume;
+    and the whole config."""
     files = [str(Path(path).resolve()) for path in source.episode_paths()]
     return {
         "policy": policy.name,
@@ -196,6 +234,7 @@ def _run_config(config: EvalConfig, policy: Policy, source: EpisodeSource, sim_s
         "sim": {"backend": config.sim.backend, **sim_settings},
         "dtw": config.dtw,
         "settings": result_settings(config),
+        "inputs": _input_fingerprint(config, source),
     }
 
 
@@ -242,6 +281,7 @@ def run_vln_eval(
     video_hook: Callable[[Path], EpisodeHook] | None = None,
     wrap_policy: Callable[[Policy], Policy] | None = None,
     progress: bool = True,
+    overwrite: bool = False,
 ) -> dict:
     """Run the evaluation ``config`` describes; returns the summary written to ``summary.json``.
 
@@ -251,12 +291,22 @@ def run_vln_eval(
     end when it has ``close()``). ``wrap_policy`` wraps the configured policy (e.g. DAgger's expert
     labelling, `navagent.train.dagger`); the run records the wrapper's name.
 
+    The output folder is locked for the run (``OutputLockedError`` when another run holds it); its run.json
+    records the settings and the inputs' fingerprint, and a resume with other ones raises
+    ``InputsChangedError`` naming what changed, unless ``overwrite`` first clears the earlier results.
+
     Raises ``CheckpointFormatError`` for a directory that is not a navagent/VILA model (before anything is
     written) and ``EpisodeFailuresError`` after the loop when some episodes could not start (the others'
     results are kept; a rerun retries only those)."""
     if config.video and video_hook is None:
         raise ValueError("video=True needs video_hook (the per-episode video writer) to write the videos")
     shard = _resolve_shard(config.shard)
+    out_dir = check_out_dir(config.out_dir)
+    if overwrite and shard is not None:
+        raise ValueError(
+            "--overwrite clears the whole output folder, which other shards share: clear it once before "
+            "starting the shards, or use a new --out"
+        )
     source = EPISODE_SOURCES[config.episodes.source](config)
     episodes, truths = load_inputs(source)
     if not episodes:
@@ -270,26 +320,47 @@ def run_vln_eval(
         policy = wrap_policy(policy)
     render = policy.needs_rgb or config.video or bool(hooks)  # baselines need no frames
     simulator = SIMULATORS[config.sim.backend](config, render)
-    out_dir = Path(config.out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    _check_run_config(out_dir, _run_config(config, policy, source, simulator.settings), config)
+    run_config = _run_config(config, policy, source, simulator.settings)
+    with output_lock(out_dir, f"{LOCK_NAME}{shard_suffix(shard)}"):
+        if overwrite:
+            clear_outputs(out_dir)
+        _check_run_config(out_dir, run_config, config)
+        results = ResultsLog(results_path(out_dir, shard))
+        failures = ResultsLog(failures_path(out_dir, shard))
+        finished = results.load(repair=True)
+        todo = [e for e in selection if e.episode_id not in finished]
+        if todo:
+            report = _evaluate(
+                config, policy, simulator, todo, truths, results, failures, hooks, video_hook, progress
+            )
+            if report.failures:
+                done = len(results.load(repair=False))
+                _raise_failures(report.failures, failures.path, results.path, done)
+        extra = {"policy": policy.name, "split": source.split, "max_steps": simulator.settings["max_steps"]}
+        return _summarize_run(out_dir, results, selection, full_selection, shard, config.dtw, extra, progress)
 
-    results, failures = ResultsLog(results_path(out_dir, shard)), ResultsLog(failures_path(out_dir, shard))
-    finished = results.load(repair=True)
-    todo = [e for e in selection if e.episode_id not in finished]
-    if todo:
-        video_writer = video_hook(out_dir / "videos") if config.video else None
-        try:
-            all_hooks = [*hooks, video_writer] if video_writer is not None else list(hooks)
-            with VectorNavEnv(min(config.num_envs, len(todo)), simulator.factory) as envs, results, failures:
-                report = evaluate_episodes(
-                    policy, envs, todo, truths, results, failures,
-                    dtw=config.dtw, run_id=_run_id(), hooks=all_hooks, progress=progress,
-                )  # fmt: skip
-        finally:
-            if video_writer is not None and hasattr(video_writer, "close"):
-                video_writer.close()  # drops videos of episodes that did not finish
-        if report.failures:
-            _raise_failures(report.failures, failures.path, results.path, len(results.load(repair=False)))
-    extra = {"policy": policy.name, "split": source.split, "max_steps": simulator.settings["max_steps"]}
-    return _summarize_run(out_dir, results, selection, full_selection, shard, config.dtw, extra, progress)
+
+def _evaluate(
+    config: EvalConfig,
+    policy: Policy,
+    simulator,
+    todo: Sequence[Episode],
+    truths: dict,
+    results: ResultsLog,
+    failures: ResultsLog,
+    hooks: Sequence[EpisodeHook],
+    video_hook: Callable[[Path], EpisodeHook] | None,
+    progress: bool,
+):
+    """Run the ``todo`` episodes on vector environments, appending to ``results`` / ``failures``."""
+    video_writer = video_hook(Path(config.out_dir) / "videos") if config.video else None
+    try:
+        all_hooks = [*hooks, video_writer] if video_writer is not None else list(hooks)
+        with VectorNavEnv(min(config.num_envs, len(todo)), simulator.factory) as envs, results, failures:
+            return evaluate_episodes(
+                policy, envs, todo, truths, results, failures,
+                dtw=config.dtw, run_id=_run_id(), hooks=all_hooks, progress=progress,
+            )  # fmt: skip
+    finally:
+        if video_writer is not None and hasattr(video_writer, "close"):
+            video_writer.close()  # drops videos of episodes that did not finish
