@@ -134,8 +134,7 @@ def load_train_config(path: str | Path | None, overrides: list[str] | tuple[str,
     """TrainConfig from a YAML file (None: defaults only) with `--section.key value` overrides applied."""
     data: dict[str, Any] = {}
     if path is not None:
-        with open(path, encoding="utf-8") as handle:
-            data = yaml.safe_load(handle) or {}
+        data = load_yaml_file(path) or {}
         if not isinstance(data, dict):
             raise ConfigError(f"{path}: expected a mapping of sections at the top level")
     for key, value in parse_overrides(overrides):
@@ -147,6 +146,19 @@ def load_train_config(path: str | Path | None, overrides: list[str] | tuple[str,
             raise ConfigError(f"override --{key}: section {section!r} is not a mapping in the config file")
         target[name] = value
     return _build(TrainConfig, data, str(path or "config"))
+
+
+def load_yaml_file(path: str | Path) -> Any:
+    """A YAML file's content (safe loader); a syntax error or a Python tag (``!!python/object``) is a
+    one-line ``ConfigError`` naming the file, line and column."""
+    with open(path, encoding="utf-8") as handle:
+        try:
+            return yaml.safe_load(handle)
+        except yaml.YAMLError as error:
+            mark = getattr(error, "problem_mark", None)
+            where = f"{path}, line {mark.line + 1}, column {mark.column + 1}" if mark else str(path)
+            problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+            raise ConfigError(f"{where}: not valid YAML for a config: {problem}") from None
 
 
 def parse_overrides(overrides: list[str] | tuple[str, ...]) -> list[tuple[str, Any]]:

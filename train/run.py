@@ -1,13 +1,16 @@
 """`train_from_config`: one training run from a YAML config (`navagent train CONFIG.yaml [--section.key value]`).
 
-Steps: resolve the config (saved as `OUTPUT/train_config.yaml`) -> load the model and processor -> build the
-mixture from the registry (its resolved sizes are printed) -> freeze parts / add LoRA -> train with
-`NavVLMTrainer` (resuming from the latest checkpoint with `train.resume: auto`) -> save.
+Steps: resolve the config -> pick the checkpoint to resume (`train.resume: auto`: the newest *complete*
+`checkpoint-N`; a resume with another config than `OUTPUT/train_config.yaml` is refused) -> load the model and
+processor -> build the mixture from the registry (its resolved sizes are printed) -> freeze parts / add LoRA
+-> lock OUTPUT (`navagent.output_guard`) and only now write `OUTPUT/train_config.yaml` -> train with
+`NavVLMTrainer` -> save. A failure before training leaves no files behind.
 
 Output directory:
     train_config.yaml            the resolved config
     checkpoint-<step>/           Trainer checkpoints (model or adapter, optimizer, scheduler, RNG states),
-                                 each with the processor files and train_config.yaml
+                                 each with the processor files, train_config.yaml and, written last,
+                                 checkpoint_complete.json (a folder without it was cut short by a kill)
     runs/                        TensorBoard logs (with `report_to: [tensorboard]`)
     final/                       HF-format navagent checkpoint (`load_model_and_processor`); LoRA merged
     final_adapter/               LoRA runs: the adapter (+ fully trained projector) and the processor
@@ -15,15 +18,18 @@ Output directory:
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import json
 import logging
 import os
+import sys
 from pathlib import Path
 
 import torch
 from transformers import TrainerCallback, TrainingArguments
-from transformers.trainer_utils import get_last_checkpoint
 
+from navagent.fileio import write_json_atomic
 from navagent.model import (
     build_tiny_model,
     build_tiny_processor,
@@ -32,9 +38,18 @@ from navagent.model import (
     load_tiny_model_spec,
     save_model_and_processor,
 )
+from navagent.output_guard import InputsChangedError, check_out_dir, describe_changes, output_lock
 from navagent.train.answer_tokens import AnswerTokens
 from navagent.train.collate import SupervisedCollator
-from navagent.train.config import ConfigError, ModelSection, TrainConfig, load_train_config, save_train_config
+from navagent.train.config import (
+    ConfigError,
+    ModelSection,
+    TrainConfig,
+    config_to_dict,
+    load_train_config,
+    load_yaml_file,
+    save_train_config,
+)
 from navagent.train.feature_cache import CachedFeatureFrames, FeatureCache, build_feature_cache
 from navagent.train.lora import apply_lora, merge_lora
 from navagent.train.mixtures import MixtureDataset, build_mixture, load_registry
@@ -43,6 +58,12 @@ from navagent.train.trainer import NavVLMTrainer, freeze_parts
 logger = logging.getLogger(__name__)
 
 CONFIG_FILE_NAME = "train_config.yaml"
+CHECKPOINT_PREFIX = "checkpoint-"
+COMPLETE_MARKER = "checkpoint_complete.json"  # written last into a checkpoint folder
+RESUME_FREE_KEYS = (  # may differ between a run and its resume (e.g. training longer)
+    "train.resume", "train.max_steps", "train.num_epochs", "train.save_steps", "train.save_total_limit",
+    "train.logging_steps", "train.report_to", "train.dataloader_num_workers",
+)  # fmt: skip
 
 
 def train_from_config(config_path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> Path:
@@ -53,9 +74,11 @@ def train_from_config(config_path: str | Path, overrides: list[str] | tuple[str,
 
 def run_training(config: TrainConfig) -> Path:
     """Run training for an already resolved config (see `train_from_config`)."""
-    output_dir = Path(config.train.output_dir)
-    if _is_main_process():
-        save_train_config(config, output_dir / CONFIG_FILE_NAME)
+    output_dir = check_out_dir(config.train.output_dir, "train.output_dir")
+    main = _is_main_process()
+    resume = resolve_resume(config.train.resume, output_dir)
+    if resume is not None and main:
+        check_resumed_config(config, output_dir)  # before the slow loading: refuse early
     model, processor = load_model_for_training(config.model, _load_dtype(config))
     # NaVILA's second truncation (after splicing) cuts at the training max length, as VILA's training sets it
     model.config.tokenizer_model_max_length = config.data.max_length
@@ -83,6 +106,16 @@ def run_training(config: TrainConfig) -> Path:
         lora = config.lora
         model = apply_lora(model, lora.r, lora.alpha, lora.dropout, lora.targets, config.train.seed)
     freeze_parts(model, frozen)
+    with output_lock(output_dir) if main else contextlib.nullcontext():
+        if main:  # written only now that the model and the data loaded
+            save_train_config(config, output_dir / CONFIG_FILE_NAME)
+        return _train(config, model, processor, mixture, collator, tokens_per_image, resume)
+
+
+def _train(
+    config: TrainConfig, model, processor, mixture, collator, tokens_per_image: int, resume: str | None
+):
+    """Build the trainer, train (from ``resume`` when given) and save the final model."""
     trainer = NavVLMTrainer(
         model=model,
         args=training_arguments(config),
@@ -92,7 +125,7 @@ def run_training(config: TrainConfig) -> Path:
         lengths=mixture.lengths(tokens_per_image) if config.data.group_by_length else None,
         callbacks=[SaveRunFilesCallback(config, processor)],
     )
-    trainer.train(resume_from_checkpoint=resolve_resume(config.train.resume, output_dir))
+    trainer.train(resume_from_checkpoint=resume)
     stats = trainer.collator_stats
     if stats.truncated:
         logger.warning(
@@ -182,16 +215,65 @@ def _checkpointing_arguments(enabled: bool) -> dict:
     return {name: enabled, f"{name}_kwargs": {"use_reentrant": False} if enabled else None}
 
 
+def is_complete_checkpoint(directory: Path) -> bool:
+    """Whether ``checkpoint-N/`` was saved to the end: its completion marker (written last, by
+    ``SaveRunFilesCallback``), or for checkpoints older than the marker, the Trainer state and the config
+    (the two files written last before it existed)."""
+    if (directory / COMPLETE_MARKER).is_file():
+        return True
+    return (directory / "trainer_state.json").is_file() and (directory / CONFIG_FILE_NAME).is_file()
+
+
 def resolve_resume(resume: str | None, output_dir: Path) -> str | None:
-    """None (fresh run), the latest checkpoint-* of output_dir for "auto" (None when there is none), or an
-    existing checkpoint path."""
+    """None (fresh run); for "auto" the newest *complete* checkpoint-N of output_dir (None when there is
+    none; newer incomplete ones, e.g. half-written by a kill, are skipped with a note on stderr); or an
+    existing, complete checkpoint path."""
     if resume is None:
         return None
     if resume == "auto":
-        return get_last_checkpoint(str(output_dir)) if output_dir.is_dir() else None
+        if not output_dir.is_dir():
+            return None
+        steps = [
+            (int(p.name.removeprefix(CHECKPOINT_PREFIX)), p)
+            for p in output_dir.iterdir()
+            if p.is_dir()
+            and p.name.startswith(CHECKPOINT_PREFIX)
+            and p.name[len(CHECKPOINT_PREFIX) :].isdigit()
+        ]
+        for _, directory in sorted(steps, reverse=True):
+            if is_complete_checkpoint(directory):
+                return str(directory)
+            print(
+                f"navagent: note: skipping incomplete checkpoint {directory} (no {COMPLETE_MARKER}: "
+                "saving it did not finish)",
+                file=sys.stderr,
+            )
+        return None
     if not Path(resume).is_dir():
         raise FileNotFoundError(f"train.resume: checkpoint directory {resume} does not exist")
+    if not is_complete_checkpoint(Path(resume)):
+        raise ValueError(f"train.resume: {resume} is an incomplete checkpoint (no {COMPLETE_MARKER})")
     return resume
+
+
+def check_resumed_config(config: TrainConfig, output_dir: Path) -> None:
+    """A resumed run must have the config its checkpoints were trained with (``OUTPUT/train_config.yaml``,
+    ignoring ``RESUME_FREE_KEYS``); else ``InputsChangedError`` naming the changed keys."""
+    path = output_dir / CONFIG_FILE_NAME
+    if not path.is_file():
+        return
+    recorded, current = load_yaml_file(path) or {}, json.loads(json.dumps(config_to_dict(config)))
+    for data in (recorded, current):
+        for key in RESUME_FREE_KEYS:
+            section, _, name = key.partition(".")
+            if isinstance(data.get(section), dict):
+                data[section].pop(name, None)
+    if recorded != current:
+        raise InputsChangedError(
+            f"{output_dir} holds checkpoints trained with another config: {describe_changes(recorded, current)} "
+            f"(recorded in {path}); to start fresh use a new --train.output_dir, or --train.resume null to "
+            "train from scratch in it"
+        )
 
 
 PICKLED_TRAINER_FILES = ("training_args.bin",)  # HF Trainer's pickled TrainingArguments
@@ -242,9 +324,10 @@ class SaveRunFilesCallback(TrainerCallback):
 
     def on_save(self, args, state, control, **kwargs):
         if state.is_world_process_zero:
-            checkpoint = Path(args.output_dir) / f"checkpoint-{state.global_step}"
+            checkpoint = Path(args.output_dir) / f"{CHECKPOINT_PREFIX}{state.global_step}"
             self.processor.save_pretrained(checkpoint)
             save_train_config(self.config, checkpoint / CONFIG_FILE_NAME)
+            write_json_atomic(checkpoint / COMPLETE_MARKER, {"global_step": state.global_step})  # last
 
 
 def _learning_rates(config: TrainConfig) -> dict[str, float]:

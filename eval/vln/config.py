@@ -14,9 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from navagent.train.config import ConfigError, _build, parse_overrides
+from navagent.train.config import ConfigError, _build, load_yaml_file, parse_overrides
 
 DTW_MODES = ("exact", "fastdtw")
 RUNTIME_KEYS = ("out_dir", "num_envs", "shard", "video", "device", "episodes.max_episodes")
@@ -91,7 +89,7 @@ def load_eval_config(path: str | Path | None, overrides: list[str] | tuple[str, 
     """EvalConfig from a YAML preset (None: defaults) with ``--key value`` / ``--section.key value`` overrides."""
     data: dict[str, Any] = {}
     if path is not None:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+        data = load_yaml_file(path) or {}
         if not isinstance(data, dict):
             raise ConfigError(f"{path}: expected a mapping at the top level")
     for key, value in parse_overrides(overrides):

@@ -103,7 +103,7 @@ def test_a_short_run_lowers_the_loss_and_saves_config_checkpoints_and_final_mode
 def test_resume_auto_picks_the_latest_checkpoint(tmp_path):
     assert resolve_resume("auto", tmp_path / "missing") is None
     for step in (3, 12, 9):
-        (tmp_path / f"checkpoint-{step}").mkdir()
+        _checkpoint(tmp_path / f"checkpoint-{step}", complete=True)
     assert resolve_resume("auto", tmp_path) == str(tmp_path / "checkpoint-12")
     assert resolve_resume(None, tmp_path) is None
     with pytest.raises(FileNotFoundError, match="checkpoint directory"):
@@ -173,3 +173,45 @@ def test_one_deepspeed_zero2_step_runs_on_cpu(config_path, tmp_path, tiny_spec_p
     assert trained.shape == initial.shape and not torch.equal(trained, initial)
     state = json.loads((tmp_path / "run" / "checkpoint-1" / "trainer_state.json").read_text())
     assert state["global_step"] == 1
+
+
+def _checkpoint(directory, complete: bool):
+    directory.mkdir(parents=True)
+    if complete:
+        (directory / "checkpoint_complete.json").write_text("{}")
+    return directory
+
+
+def test_resume_auto_skips_incomplete_checkpoints(tmp_path, capsys):
+    _checkpoint(tmp_path / "checkpoint-3", complete=True)
+    legacy = _checkpoint(tmp_path / "checkpoint-12", complete=False)  # saved before the marker existed
+    (legacy / "trainer_state.json").write_text("{}")
+    (legacy / "train_config.yaml").write_text("{}")
+    _checkpoint(tmp_path / "checkpoint-99", complete=False)  # `mkdir OUT/checkpoint-99` / killed while saving
+    _checkpoint(tmp_path / "checkpoint-100", complete=False)
+    assert resolve_resume("auto", tmp_path) == str(legacy)
+    err = capsys.readouterr().err
+    assert "skipping incomplete checkpoint" in err and "checkpoint-99" in err and "checkpoint-100" in err
+    with pytest.raises(ValueError, match="incomplete checkpoint"):
+        resolve_resume(str(tmp_path / "checkpoint-99"), tmp_path)
+
+
+def test_killed_save_resumes_from_last_complete_checkpoint_and_config_changes_refuse(config_path, tmp_path):
+    run = tmp_path / "run"
+    short = ["--train.max_steps", "2", "--train.save_steps", "1", "--train.report_to", "[]"]
+    short += ["--train.warmup_ratio", "0"]
+    train_from_config(config_path, short)
+    assert (run / "checkpoint-2" / "checkpoint_complete.json").is_file()
+    (run / "checkpoint-99").mkdir()  # a checkpoint a kill left empty
+    longer = [*short[:1], "3", *short[2:]]
+    train_from_config(config_path, longer)  # resumes from checkpoint-2 instead of failing on checkpoint-99
+    state = json.loads((run / "checkpoint-3" / "trainer_state.json").read_text())
+    assert state["global_step"] == 3 and (run / "checkpoint-3" / "checkpoint_complete.json").is_file()
+    with pytest.raises(ValueError, match=r"another config: train\.learning_rate .*--train\.output_dir"):
+        train_from_config(config_path, [*longer, "--train.learning_rate", "1e-4"])
+
+
+def test_failed_start_leaves_no_output_folder(config_path, tmp_path):
+    with pytest.raises(FileNotFoundError):
+        train_from_config(config_path, ["--data.registry", str(tmp_path / "missing.yaml")])
+    assert not (tmp_path / "run").exists()  # train_config.yaml is written only after model + data load
