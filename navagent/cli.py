@@ -97,15 +97,62 @@ def _cmd_data_trajectories(args: argparse.Namespace) -> None:
     )
 
 
-def _positive_int(text: str) -> int:
-    """argparse type: an integer >= 1 (a clear usage error otherwise)."""
+def _int_at_least(text: str, minimum: int) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {value}")
+        raise argparse.ArgumentTypeError(f"expected an integer >= {minimum}, got {text!r}") from None
+    if value < minimum:
+        raise argparse.ArgumentTypeError(f"expected an integer >= {minimum}, got {value}")
     return value
+
+
+def _positive_int(text: str) -> int:
+    """argparse type: an integer >= 1 (a clear usage error otherwise)."""
+    return _int_at_least(text, 1)
+
+
+def _non_negative_int(text: str) -> int:
+    """argparse type: an integer >= 0 (seeds, counts that may be zero)."""
+    return _int_at_least(text, 0)
+
+
+def _fraction(text: str) -> float:
+    """argparse type: a finite number in [0, 1]."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1], got {text!r}") from None
+    if not 0.0 <= value <= 1.0:  # NaN fails too
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1], got {text}")
+    return value
+
+
+def _out_folder(text: str) -> Path:
+    """argparse type: an output folder (new or existing), not an existing file."""
+    path = Path(text)
+    if path.exists() and not path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text} is an existing file; expected a folder")
+    return path
+
+
+def _out_file(text: str) -> Path:
+    """argparse type: an output file path, not an existing folder."""
+    path = Path(text)
+    if path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text} is an existing folder; expected a file path")
+    return path
+
+
+def _shard(text: str) -> str:
+    """argparse type: ``i/n`` with 0 <= i < n."""
+    from navagent.eval.vln.inputs import parse_shard
+
+    try:
+        parse_shard(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    return text
 
 
 def _parse_rebalance(items: list[str]) -> dict[str, int]:
@@ -158,6 +205,9 @@ def _parse_task_files(items: list[str]) -> dict[str, dict[str, str]]:
 
 
 def _cmd_eval_vqa(args: argparse.Namespace) -> None:
+    from navagent.output_guard import check_out_dir, check_out_file
+
+    (check_out_dir if args.checkpoint is not None else check_out_file)(args.out)  # a folder with --checkpoint
     options = {"vqav2": {"mode": args.mode}} if "vqav2" in args.tasks else None
     if args.checkpoint is not None:  # answer with a model, then score
         from navagent.eval.vqa.runner import run_vqa_eval
@@ -271,9 +321,12 @@ def _cmd_data_features(args: argparse.Namespace) -> None:
 
 
 def _cmd_train(args: argparse.Namespace) -> None:
-    from navagent.train.run import train_from_config
+    from navagent.train.config import load_train_config
 
-    print(train_from_config(args.config, args.overrides))
+    config = load_train_config(args.config, args.overrides)  # config errors before torch loads
+    from navagent.train.run import run_training
+
+    print(run_training(config))
 
 
 def _cmd_bench_train(args: argparse.Namespace) -> None:
@@ -302,11 +355,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--split", default="val_unseen")
     demo.add_argument("--episode-id", help="episode to run (default: the first)")
-    demo.add_argument("--out", type=Path, default=Path("out/demo"), help="output folder")
-    demo.add_argument("--size", type=int, default=224, help="egocentric view size in pixels")
-    demo.add_argument("--fps", type=int, default=8)
-    demo.add_argument("--seed", type=int, default=0, help="picks the generated episode; seeds baselines")
-    demo.add_argument("--max-steps", type=int, default=500)
+    demo.add_argument("--out", type=_out_folder, default=Path("out/demo"), help="output folder")
+    demo.add_argument("--size", type=_positive_int, default=224, help="egocentric view size in pixels")
+    demo.add_argument("--fps", type=_positive_int, default=8)
+    demo.add_argument(
+        "--seed", type=_non_negative_int, default=0, help="picks the generated episode; seeds baselines"
+    )
+    demo.add_argument("--max-steps", type=_positive_int, default=500)
     demo.set_defaults(func=_cmd_demo)
 
     data = commands.add_parser("data", help="generate data sets").add_subparsers(
@@ -322,10 +377,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="val_unseen: unseen houses, training phrasing (R2R); val_unseen_lang: other unseen houses with "
         "the held-out phrasing",
     )
-    episodes.add_argument("--scenes", type=int, default=10, help="number of houses (default 10)")
-    episodes.add_argument("--per-scene", type=int, default=20, help="episodes per house (default 20)")
-    episodes.add_argument("--seed", type=int, default=0, help="same seed -> byte-identical files")
-    episodes.add_argument("--out", type=Path, required=True, help="data root; writes OUT/SPLIT/SPLIT.json.gz")
+    episodes.add_argument("--scenes", type=_positive_int, default=10, help="number of houses (default 10)")
+    episodes.add_argument(
+        "--per-scene", type=_positive_int, default=20, help="episodes per house (default 20)"
+    )
+    episodes.add_argument(
+        "--seed", type=_non_negative_int, default=0, help="same seed -> byte-identical files"
+    )
+    episodes.add_argument(
+        "--out", type=_out_folder, required=True, help="data root; writes OUT/SPLIT/SPLIT.json.gz"
+    )
     episodes.set_defaults(func=_cmd_data_episodes)
 
     trajectories = data.add_parser(
@@ -338,14 +399,16 @@ def build_parser() -> argparse.ArgumentParser:
     trajectories.add_argument("--split", default="train")
     trajectories.add_argument("--sim", choices=["builtin", "habitat"], default="builtin")
     trajectories.add_argument(
-        "--out", type=Path, required=True, help="writes OUT/SPLIT_nav.json and OUT/frames/"
+        "--out", type=_out_folder, required=True, help="writes OUT/SPLIT_nav.json and OUT/frames/"
     )
-    trajectories.add_argument("--frame-size", type=int, default=224)
+    trajectories.add_argument("--frame-size", type=_positive_int, default=224)
     trajectories.add_argument(
-        "--recovery", type=int, default=0, help="recovery samples per episode (default 0)"
+        "--recovery", type=_non_negative_int, default=0, help="recovery samples per episode (default 0)"
     )
-    trajectories.add_argument("--seed", type=int, default=0, help="seed of the recovery perturbations")
-    trajectories.add_argument("--max-episodes", type=int, default=None)
+    trajectories.add_argument(
+        "--seed", type=_non_negative_int, default=0, help="seed of the recovery perturbations"
+    )
+    trajectories.add_argument("--max-episodes", type=_positive_int, default=None)
     trajectories.add_argument(
         "--rebalance",
         nargs="+",
@@ -365,7 +428,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--episodes", type=Path, required=True, help="R2R-CE data root (DIR/SPLIT/SPLIT.json.gz)"
     )
     dagger.add_argument("--split", default="train")
-    dagger.add_argument("--out", type=Path, required=True)
+    dagger.add_argument("--out", type=_out_folder, required=True)
     dagger.add_argument("--prefix", default="dagger", help="frame-folder prefix of this round, e.g. dagger1")
     dagger.add_argument("--num-envs", type=_positive_int, default=8)
     dagger.add_argument("--max-episodes", type=_positive_int, default=None)
@@ -383,12 +446,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     sceneqa = data.add_parser("sceneqa", help="generate the scene-QA benchmark (rendered views + questions)")
     sceneqa.add_argument("--split", choices=["train", "test"], default="test")
-    sceneqa.add_argument("--scenes", type=int, default=20, help="number of houses")
-    sceneqa.add_argument("--per-scene", type=int, default=8, help="views per house (up to 9 questions each)")
-    sceneqa.add_argument("--seed", type=int, default=0)
-    sceneqa.add_argument("--image-size", type=int, default=224)
+    sceneqa.add_argument("--scenes", type=_positive_int, default=20, help="number of houses")
     sceneqa.add_argument(
-        "--out", type=Path, required=True, help="writes OUT/SPLIT/sceneqa_SPLIT.json + images/"
+        "--per-scene", type=_positive_int, default=8, help="views per house (up to 9 questions each)"
+    )
+    sceneqa.add_argument("--seed", type=_non_negative_int, default=0)
+    sceneqa.add_argument("--image-size", type=_positive_int, default=224)
+    sceneqa.add_argument(
+        "--out", type=_out_folder, required=True, help="writes OUT/SPLIT/sceneqa_SPLIT.json + images/"
     )
     sceneqa.set_defaults(func=_cmd_data_sceneqa)
 
@@ -398,14 +463,16 @@ def build_parser() -> argparse.ArgumentParser:
     views.add_argument(
         "--split", required=True, choices=["train", "val_seen", "val_unseen", "val_unseen_lang"]
     )
-    views.add_argument("--scenes", type=int, default=200, help="number of houses (default 200)")
-    views.add_argument("--per-scene", type=int, default=32, help="views per house (default 32)")
-    views.add_argument("--seed", type=int, default=0, help="same seed -> same views")
-    views.add_argument("--image-size", type=int, default=224)
+    views.add_argument("--scenes", type=_positive_int, default=200, help="number of houses (default 200)")
+    views.add_argument("--per-scene", type=_positive_int, default=32, help="views per house (default 32)")
+    views.add_argument("--seed", type=_non_negative_int, default=0, help="same seed -> same views")
+    views.add_argument("--image-size", type=_positive_int, default=224)
     views.add_argument(
-        "--on-path-fraction", type=float, default=0.5, help="share of views along shortest paths"
+        "--on-path-fraction", type=_fraction, default=0.5, help="share of views along shortest paths"
     )
-    views.add_argument("--out", type=Path, required=True, help="writes OUT/SPLIT/views_SPLIT.json + images/")
+    views.add_argument(
+        "--out", type=_out_folder, required=True, help="writes OUT/SPLIT/views_SPLIT.json + images/"
+    )
     views.set_defaults(func=_cmd_data_views)
 
     sim = commands.add_parser("sim", help="built-in simulator tools").add_subparsers(
@@ -413,9 +480,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     render = sim.add_parser("render", help="render a view and a top-down map of a built-in house")
     render.add_argument("--scene", default="builtin/house_000000", help="scene id, e.g. builtin/house_000042")
-    render.add_argument("--out", type=Path, default=Path("out/snapshot"), help="output directory")
-    render.add_argument("--size", type=int, default=224, help="frame size in pixels (default 224)")
-    render.add_argument("--seed", type=int, default=0, help="picks the shown start/goal pair")
+    render.add_argument("--out", type=_out_folder, default=Path("out/snapshot"), help="output directory")
+    render.add_argument("--size", type=_positive_int, default=224, help="frame size in pixels (default 224)")
+    render.add_argument("--seed", type=_non_negative_int, default=0, help="picks the shown start/goal pair")
     render.set_defaults(func=_cmd_sim_render)
 
     train = commands.add_parser(
@@ -463,15 +530,21 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["habitat", "builtin"],
         help="with --sim habitat: habitat-sim (default), or the built-in simulator inside habitat-lab",
     )
-    vln.add_argument("--num-envs", type=int, help="simulators in subprocesses, one batched model call (8)")
     vln.add_argument(
-        "--shard", help="i/n: every n-th episode from i (default under torchrun: RANK/WORLD_SIZE)"
+        "--num-envs", type=_positive_int, help="simulators in subprocesses, one batched model call (8)"
     )
-    vln.add_argument("--max-episodes", type=int, help="only the first K episodes")
-    vln.add_argument("--max-steps", type=int, help="step limit per episode (default: 500, VLN-CE's)")
+    vln.add_argument(
+        "--shard",
+        type=_shard,
+        help="i/n: every n-th episode from i (default under torchrun: RANK/WORLD_SIZE)",
+    )
+    vln.add_argument("--max-episodes", type=_positive_int, help="only the first K episodes")
+    vln.add_argument(
+        "--max-steps", type=_positive_int, help="step limit per episode (default: 500, VLN-CE's)"
+    )
     vln.add_argument("--video", action="store_true", help="also write OUT/videos/EPISODE.mp4")
     vln.add_argument("--dtw", choices=["exact", "fastdtw"])
-    vln.add_argument("--out", type=Path, help="output folder (default: runs/eval)")
+    vln.add_argument("--out", type=_out_folder, help="output folder (default: runs/eval)")
     vln.add_argument(
         "--overwrite",
         action="store_true",
@@ -495,9 +568,9 @@ def build_parser() -> argparse.ArgumentParser:
     actions.add_argument(
         "--frames-root", type=Path, required=True, help="folder the frame paths are relative to"
     )
-    actions.add_argument("--max-records", type=int, help="only the first K records")
-    actions.add_argument("--batch-size", type=int, default=16)
-    actions.add_argument("--out", type=Path, required=True, help="summary JSON")
+    actions.add_argument("--max-records", type=_positive_int, help="only the first K records")
+    actions.add_argument("--batch-size", type=_positive_int, default=16)
+    actions.add_argument("--out", type=_out_file, required=True, help="summary JSON")
     actions.set_defaults(func=_cmd_eval_actions)
 
     score = evaluate.add_parser(
@@ -508,7 +581,7 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument(
         "--trajectories", type=Path, required=True, help="{episode_id: [{position, heading, stop}]}"
     )
-    score.add_argument("--out", type=Path, required=True, help="output JSON {summary, episodes}")
+    score.add_argument("--out", type=_out_file, required=True, help="output JSON {summary, episodes}")
     score.add_argument("--dtw", choices=["exact", "fastdtw"], default="exact", help="DTW used for nDTW/sDTW")
     score.set_defaults(func=_cmd_eval_score)
 
@@ -524,9 +597,11 @@ def build_parser() -> argparse.ArgumentParser:
     source.add_argument(
         "--checkpoint", type=Path, help="answer with this model, then score (OUT is a folder)"
     )
-    vqa.add_argument("--limit", type=int, default=None, help="with --checkpoint: first N samples per task")
-    vqa.add_argument("--batch-size", type=int, default=8, help="with --checkpoint")
-    vqa.add_argument("--max-new-tokens", type=int, default=16, help="with --checkpoint")
+    vqa.add_argument(
+        "--limit", type=_positive_int, default=None, help="with --checkpoint: first N samples per task"
+    )
+    vqa.add_argument("--batch-size", type=_positive_int, default=8, help="with --checkpoint")
+    vqa.add_argument("--max-new-tokens", type=_positive_int, default=16, help="with --checkpoint")
     vqa.add_argument("--questions", type=Path, help="VQAv2 questions JSON (official format)")
     vqa.add_argument("--annotations", type=Path, help="VQAv2 annotations JSON (official format)")
     vqa.add_argument(
@@ -546,7 +621,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     report = evaluate.add_parser("report", help="HTML report of an evaluation run (summary + episode videos)")
     report.add_argument("run_dir", type=Path, help="the OUT_DIR of `navagent eval vln`")
-    report.add_argument("--out", type=Path, default=None, help="default: RUN_DIR/report.html")
+    report.add_argument("--out", type=_out_file, default=None, help="default: RUN_DIR/report.html")
     report.set_defaults(func=_cmd_eval_report)
 
     bench = commands.add_parser("bench", help="speed benchmarks").add_subparsers(
@@ -555,40 +630,70 @@ def build_parser() -> argparse.ArgumentParser:
     bench_sim = bench.add_parser(
         "sim", help="simulator steps/s (RGB 224/384, depth on/off, 1 and N processes)"
     )
-    bench_sim.add_argument("--steps", type=int, default=1000, help="random steps per process per case")
-    bench_sim.add_argument("--processes", type=int, default=None, help="processes for the parallel cases")
-    bench_sim.add_argument("--repeats", type=int, default=2, help="runs per case; the best is reported")
+    bench_sim.add_argument(
+        "--steps", type=_positive_int, default=1000, help="random steps per process per case"
+    )
+    bench_sim.add_argument(
+        "--processes", type=_positive_int, default=None, help="processes for the parallel cases"
+    )
+    bench_sim.add_argument(
+        "--repeats", type=_positive_int, default=2, help="runs per case; the best is reported"
+    )
     bench_sim.set_defaults(func=_cmd_bench_sim)
     bench_eval = bench.add_parser("eval", help="closed-loop episodes/hour: 8 batched envs vs one at a time")
-    bench_eval.add_argument("--episodes", type=int, default=8)
-    bench_eval.add_argument("--max-steps", type=int, default=20, help="step cap per episode")
-    bench_eval.add_argument("--num-envs", type=int, default=8)
+    bench_eval.add_argument("--episodes", type=_positive_int, default=8)
+    bench_eval.add_argument("--max-steps", type=_positive_int, default=20, help="step cap per episode")
+    bench_eval.add_argument("--num-envs", type=_positive_int, default=8)
     bench_eval.set_defaults(func=_cmd_bench_eval)
     bench_agent = bench.add_parser(
         "agent", help="agent step latency, encoder frames/step with/without the feature cache, batching"
     )
-    bench_agent.add_argument("--episodes", type=int, default=16, help="synthetic episodes per case")
-    bench_agent.add_argument("--steps-per-episode", type=int, default=10, help="low-level steps per episode")
-    bench_agent.add_argument("--batch-sizes", type=int, nargs="+", default=[1, 4, 8, 16])
-    bench_agent.add_argument("--frame-size", type=int, default=224, help="observation size in pixels")
+    bench_agent.add_argument("--episodes", type=_positive_int, default=16, help="synthetic episodes per case")
+    bench_agent.add_argument(
+        "--steps-per-episode", type=_positive_int, default=10, help="low-level steps per episode"
+    )
+    bench_agent.add_argument("--batch-sizes", type=_positive_int, nargs="+", default=[1, 4, 8, 16])
+    bench_agent.add_argument(
+        "--frame-size", type=_positive_int, default=224, help="observation size in pixels"
+    )
     bench_agent.set_defaults(func=_cmd_bench_agent)
     bench_train = bench.add_parser(
         "train", help="training samples/s and non-padding share, with/without packing"
     )
-    bench_train.add_argument("--batch-size", type=int, default=8)
-    bench_train.add_argument("--max-length", type=int, default=1024)
+    bench_train.add_argument("--batch-size", type=_positive_int, default=8)
+    bench_train.add_argument("--max-length", type=_positive_int, default=1024)
     bench_train.add_argument("--device", default="cpu", help="cpu or cuda")
     bench_train.add_argument("--precision", choices=["fp32", "bf16"], default="fp32")
     bench_train.set_defaults(func=_cmd_bench_train)
     return parser
 
 
+def _expected_error_line(err: BaseException) -> str | None:
+    """The one-line message of an expected failure (bad input, a file system refusal), None for anything
+    else: internal bugs (KeyError, TypeError, ...) keep their traceback."""
+    if isinstance(err, OSError):  # missing / unreadable / wrong kind of path, locked folder, bad gzip
+        if err.filename is not None and err.strerror:
+            names = " -> ".join(str(name) for name in (err.filename, err.filename2) if name is not None)
+            return f"{names}: {err.strerror}"
+        return str(err) or type(err).__name__
+    yaml = sys.modules.get("yaml")
+    if isinstance(err, ValueError) or (yaml is not None and isinstance(err, yaml.YAMLError)):
+        return " ".join(str(err).split())  # config, format, record and argument errors; one line
+    if isinstance(err, EOFError):  # a truncated compressed file read outside our validated loaders
+        return f"truncated input file: {err}"
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run one command; expected failures print one ``navagent: error: ...`` line and return 2."""
     args = build_parser().parse_args(argv)
     try:
         args.func(args)
-    except (ValueError, FileNotFoundError) as err:  # user errors; internal bugs keep their traceback
-        print(f"navagent: error: {err}", file=sys.stderr)
+    except Exception as err:
+        line = _expected_error_line(err)
+        if line is None:
+            raise
+        print(f"navagent: error: {line}", file=sys.stderr)
         return 2
     return 0
 
