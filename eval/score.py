@@ -35,6 +35,7 @@ from navagent.envs.episodes import (
     load_gt,
     read_json,
 )
+from navagent.eval.step_check import MAX_REPORTED, StepChecker, step_report
 from navagent.eval.vln_metrics import (
     SUCCESS_DISTANCE,
     DtwMode,
@@ -174,6 +175,7 @@ def score_trajectories(
     success_distance: float | None = None,
     dtw: DtwMode = "exact",
     strict: bool = True,
+    step_checker_for_scene: Callable[[str], StepChecker | None] | None = None,
 ) -> dict:
     """Score an inference file -> ``{"summary": {...}, "episodes": {episode_id: {...}}}``.
 
@@ -183,6 +185,11 @@ def score_trajectories(
     their intersection. Episodes or
     R2R-CE/RxR-CE files are detected from the file (``load_any_episodes``); every scored episode needs a
     ground-truth entry.
+
+    ``step_checker_for_scene`` (e.g. ``eval.step_check.BuiltinStepChecker`` of a built-in scene; None for a
+    scene it cannot check) replays each trajectory's steps: an episode's ``step_problems`` lists its first
+    impossible steps (``impossible_steps`` counts them) and ``summary["step_check"]`` says how many episodes
+    were checked and how many had impossible steps.
     """
     episodes = {episode.episode_id: episode for episode in load_any_episodes(episodes_path)}
     truths = load_gt(gt_path)
@@ -193,11 +200,17 @@ def score_trajectories(
     if no_truth := set(selected) - set(truths):
         raise ValueError(f"{gt_path}: no ground truth for {len(no_truth)} episodes: {_id_list(no_truth)}")
     distance_fns: dict[str, DistanceFn] = {}
+    checkers: dict[str, StepChecker | None] = {}
+    problems: dict[str, list[str]] = {}
     results: dict[str, EpisodeMetrics] = {}
     for episode_id in selected:
         episode = episodes[episode_id]
         if episode.scene_id not in distance_fns:
             distance_fns[episode.scene_id] = distance_fn_for_scene(episode.scene_id)
+            checkers[episode.scene_id] = step_checker_for_scene and step_checker_for_scene(episode.scene_id)
+        if (checker := checkers[episode.scene_id]) is not None:
+            trajectory = trajectories[episode_id]
+            problems[episode_id] = checker(trajectory.positions, trajectory.headings)
         results[episode_id] = score_episode(
             episode,
             truths[episode_id],
@@ -215,7 +228,11 @@ def score_trajectories(
             else run_success_distance(episodes[i].success_distance for i in selected)
         ),
     }
-    return {"summary": summary, "episodes": {key: _json_safe(value) for key, value in results.items()}}
+    summary["step_check"] = step_report(problems, len(problems))
+    scored = {key: _json_safe(value) for key, value in results.items()}
+    for episode_id, found in problems.items():
+        scored[episode_id].update(impossible_steps=len(found), step_problems=found[:MAX_REPORTED])
+    return {"summary": summary, "episodes": scored}
 
 
 _TABLE_ROWS: Sequence[tuple[str, str, str]] = (

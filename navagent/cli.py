@@ -176,6 +176,7 @@ def _cmd_sim_render(args: argparse.Namespace) -> None:
 def _cmd_eval_score(args: argparse.Namespace) -> None:
     from navagent.envs.builtin.sim import BuiltinNavEnv
     from navagent.eval.score import format_summary_table, score_trajectories
+    from navagent.eval.step_check import BuiltinStepChecker
     from navagent.fileio import write_json_atomic
 
     sim = BuiltinNavEnv(render=False)
@@ -185,9 +186,24 @@ def _cmd_eval_score(args: argparse.Namespace) -> None:
         return planner.distance_to_goal
 
     result = score_trajectories(
-        args.episodes, args.gt, args.trajectories, distance_fn_for_scene, dtw=args.dtw
+        args.episodes,
+        args.gt,
+        args.trajectories,
+        distance_fn_for_scene,
+        dtw=args.dtw,
+        step_checker_for_scene=lambda scene_id: BuiltinStepChecker(sim.load_scene(scene_id).motion),
     )
     print(format_summary_table(result["summary"]))
+    check = result["summary"]["step_check"]
+    print(
+        f"steps checked against the simulator: {check['checked_episodes']} episodes, "
+        f"{check['episodes_with_impossible_steps']} with impossible steps"
+    )
+    for episode_id, scored in result["episodes"].items():
+        if scored.get("impossible_steps"):
+            shown = "; ".join(scored["step_problems"])
+            print(f"navagent: warning: episode {episode_id}: {scored['impossible_steps']} impossible steps: {shown}",
+                  file=sys.stderr)  # fmt: skip
     write_json_atomic(args.out, result)
     print(f"wrote {args.out}")
 

@@ -128,7 +128,10 @@ def test_trajectories_file_scores_identically(data_dir, tmp_path, capsys, policy
         k: summary[k] for k in (*SUMMARY_KEYS, "episodes")
     }
     for line in records(tmp_path / "run" / "results.jsonl"):
-        assert result["episodes"][line["episode_id"]] == line["metrics"]
+        scored = result["episodes"][line["episode_id"]]
+        assert scored.pop("impossible_steps") == 0 and scored.pop("step_problems") == []  # simulator's steps
+        assert scored == line["metrics"]
+    assert result["summary"]["step_check"]["checked_episodes"] == summary["episodes"]
     if policy == "forward":  # forward with a 20-step cap: every episode times out, never a success
         assert summary["steps"] == 20 and summary["sr"] == 0.0
 
