@@ -237,6 +237,7 @@ def _cmd_eval_vqa(args: argparse.Namespace) -> None:
             max_new_tokens=args.max_new_tokens,
             limit=args.limit,
             score_options=options,
+            overwrite=args.overwrite,
         )
     elif args.questions or args.annotations:  # VQAv2's official file formats
         from navagent.eval.vqa.tasks.vqav2 import score_vqav2_files
@@ -629,6 +630,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     vqa.add_argument(
         "--mode", choices=["official", "lmms-eval"], default="official", help="VQAv2 normalisation"
+    )
+    vqa.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="with --checkpoint: drop OUT's earlier predictions instead of resuming",
     )
     vqa.add_argument(
         "--out", type=Path, required=True, help="output JSON keyed by task (a folder with --checkpoint)"

@@ -34,6 +34,14 @@ from navagent.eval.vqa.registry import Task, get_task
 from navagent.eval.vqa.sample import Sample
 from navagent.fileio import write_json_atomic
 from navagent.model import NavVLMForCausalLM, NavVLMProcessor, checkpoint_kind, load_model_and_processor
+from navagent.output_guard import (
+    FRESH_HINT,
+    InputsChangedError,
+    describe_changes,
+    file_digest,
+    output_lock,
+    tree_digest,
+)
 
 PREDICTIONS_FILE = "predictions.jsonl"
 SCORES_FILE = "scores.json"
@@ -121,18 +129,40 @@ def answer_samples(
         yield [(s.question_id, text) for s, text in zip(batch, processor.batch_decode(new_tokens))]
 
 
-def _check_run(out_dir: Path, checkpoint: Path, max_new_tokens: int) -> None:
-    """Write ``run.json``, or check that an earlier run in ``out_dir`` used the same settings."""
-    settings = {"checkpoint": str(checkpoint.resolve()), "max_new_tokens": max_new_tokens}
+def _files_digest(files: Mapping[str, Any]) -> dict[str, str]:
+    """A task's input files by keyword: the content hash of each file (a folder is recorded by its path)."""
+    return {
+        keyword: file_digest(path) if Path(path).is_file() else f"folder {Path(path).resolve()}"
+        for keyword, path in sorted(files.items())
+    }
+
+
+def _check_run(
+    out_dir: Path, checkpoint: Path, max_new_tokens: int, task_files: Mapping[str, Mapping[str, Any]]
+) -> None:
+    """Write ``run.json`` (checkpoint path + content hash, ``max_new_tokens``, each task's file hashes), or
+    refuse (``InputsChangedError``) when an earlier run in ``out_dir`` used other ones; tasks new to the folder
+    are added to the record."""
+    settings = {
+        "checkpoint": str(checkpoint.resolve()),
+        "checkpoint_digest": tree_digest(checkpoint),
+        "max_new_tokens": max_new_tokens,
+    }
+    inputs = {task: _files_digest(files) for task, files in task_files.items()}
     path = out_dir / RUN_FILE
     if path.is_file():
         earlier = json.loads(path.read_text(encoding="utf-8"))
-        if earlier != settings:
-            raise ValueError(
-                f"{out_dir} holds predictions made with {earlier}, not {settings}: use another output folder"
+        earlier_inputs = earlier.pop("inputs", {})
+        shared = [task for task in inputs if task in earlier_inputs]
+        previous = {**earlier, "inputs": {task: earlier_inputs[task] for task in shared}}
+        current = {**settings, "inputs": {task: inputs[task] for task in shared}}
+        if previous != current:
+            raise InputsChangedError(
+                f"{out_dir} holds predictions made from other inputs: {describe_changes(previous, current)} "
+                f"(recorded in {path}); {FRESH_HINT}"
             )
-        return
-    write_json_atomic(path, settings)
+        inputs = {**earlier_inputs, **inputs}
+    write_json_atomic(path, {**settings, "inputs": inputs})
 
 
 def _check_arguments(tasks: Sequence[str], batch_size: int, max_new_tokens: int, limit: int | None) -> None:
@@ -181,6 +211,7 @@ def run_vqa_eval(
     device: str | torch.device | None = None,
     dtype: torch.dtype | None = None,
     score_options: Mapping[str, Mapping[str, Any]] | None = None,
+    overwrite: bool = False,
 ) -> dict[str, dict[str, Any]]:
     """Answer and score ``tasks`` with the model at ``checkpoint`` (see the module docstring).
 
@@ -189,16 +220,43 @@ def run_vqa_eval(
     device: default CUDA when available, else CPU. dtype: default the checkpoint's.
     score_options: per task, keyword options of its ``score`` (``{"vqav2": {"mode": "lmms-eval"}}``).
     Returns ``{task: report}`` as written to ``OUT_DIR/scores.json``. A checkpoint that is neither a navagent
-    nor a VILA model raises ``CheckpointFormatError`` before anything is written.
+    nor a VILA model raises ``CheckpointFormatError`` before anything is written. ``OUT_DIR`` is locked for the
+    run; ``overwrite`` drops its earlier run.json, predictions and scores instead of resuming them.
     """
     _check_arguments(tasks, batch_size, max_new_tokens, limit)
     chosen = [get_task(name) for name in tasks]
     checkpoint = Path(checkpoint)
     checkpoint_kind(checkpoint)  # CheckpointFormatError for anything else, before any file is touched
     samples = {task.name: load_task_samples(task, task_files.get(task.name, {}), limit) for task in chosen}
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    _check_run(out_dir, checkpoint, max_new_tokens)
+    with output_lock(out_dir):
+        if overwrite:
+            for name in (RUN_FILE, PREDICTIONS_FILE, SCORES_FILE):
+                (Path(out_dir) / name).unlink(missing_ok=True)
+        files = {task.name: task_files.get(task.name, {}) for task in chosen}
+        _check_run(Path(out_dir), checkpoint, max_new_tokens, files)
+        return _answer_and_score(
+            checkpoint,
+            chosen, samples, task_files, Path(out_dir), batch_size, max_new_tokens, limit, progress, device, dtype,
+            score_options,
+        )  # fmt: skip
+
+
+def _answer_and_score(
+    checkpoint: Path,
+    chosen: Sequence[Task],
+    samples: Mapping[str, list[Sample]],
+    task_files: Mapping[str, Mapping[str, Any]],
+    out_dir: Path,
+    batch_size: int,
+    max_new_tokens: int,
+    limit: int | None,
+    progress: bool,
+    device: str | torch.device | None,
+    dtype: torch.dtype | None,
+    score_options: Mapping[str, Mapping[str, Any]] | None,
+) -> dict[str, dict[str, Any]]:
+    """Answer the samples not yet in the predictions log (loading the model only then), then score."""
+    tasks = [task.name for task in chosen]
     log = PredictionLog(out_dir / PREDICTIONS_FILE)
     pending = {}
     for task in chosen:

@@ -29,6 +29,7 @@ from navagent.model import (
     load_model_and_processor,
     save_model_and_processor,
 )
+from navagent.output_guard import InputsChangedError
 
 TOKENS = 3
 
@@ -117,7 +118,7 @@ def test_resuming_with_another_checkpoint_is_refused(checkpoint, sceneqa_files, 
     _run(checkpoint, sceneqa_files, out, tasks=("sceneqa",), limit=1)
     model, processor = load_model_and_processor(checkpoint)
     copy = save_model_and_processor(model, processor, tmp_path / "copy")
-    with pytest.raises(ValueError, match="another output folder"):
+    with pytest.raises(InputsChangedError, match=r"checkpoint \(was .*--overwrite"):
         _run(copy, sceneqa_files, out, tasks=("sceneqa",), limit=2)
     assert json.loads((out / RUN_FILE).read_text())["checkpoint"] == str(checkpoint.resolve())
 
@@ -172,3 +173,18 @@ def test_a_video_sample_is_answered_with_the_models_frame_count(checkpoint, tmp_
         answer_samples(model, processor, [sample], "Answer with a letter.", max_new_tokens=TOKENS)
     )
     assert [qid for qid, _ in batch] == ["v1"] and isinstance(batch[0][1], str)
+
+
+def test_resuming_with_changed_task_files_is_refused_until_overwrite(checkpoint, tmp_path):
+    out = tmp_path / "out"
+    annotations = write_sceneqa(tmp_path / "qa", "test", num_scenes=1, per_scene=1, seed=1, image_size=64,
+                                progress=False)  # fmt: skip
+    sceneqa_files = {"sceneqa": {"annotations": annotations}}
+    _run(checkpoint, sceneqa_files, out, tasks=("sceneqa",), limit=1)
+    annotations = Path(annotations)
+    annotations.write_text(annotations.read_text() + " ")  # regenerated in place: same ids, other bytes
+    with pytest.raises(InputsChangedError, match=r"inputs\.sceneqa\.annotations"):
+        _run(checkpoint, sceneqa_files, out, tasks=("sceneqa",), limit=1)
+    before = json.loads((out / RUN_FILE).read_text())["inputs"]["sceneqa"]["annotations"]
+    _run(checkpoint, sceneqa_files, out, tasks=("sceneqa",), limit=1, overwrite=True)
+    assert json.loads((out / RUN_FILE).read_text())["inputs"]["sceneqa"]["annotations"] != before
