@@ -16,8 +16,9 @@ How one sample is drawn (all randomness from the ``rng`` the caller passes):
 3. keep the pose only when: the straight segment from ``states[p]`` to it is free (so it is navigable and the
    agent could have drifted there without passing through a wall); it is at least `MIN_OFF_PATH` (0.4 m) from
    the whole walked polyline (it really is off the path); the expert, walking on from it, reaches the goal
-   within ``max_steps`` and under ``max_goal_error``; and its first decision is not STOP. Otherwise draw
-   again, up to ``attempts`` times per sample (then the sample is skipped).
+   within ``max_steps`` and under ``max_goal_error`` without a loop (``ExpertWalk.loops == 0``: the label
+   comes from the expert's rules, which a loop shows failing there); and its first decision is not STOP.
+   Otherwise draw again, up to ``attempts`` times per sample (then the sample is skipped).
 
 History carried by a recovery record (see `navagent.train.trajectories`): the on-path frames ``0 .. p-1``
 followed by the perturbed view, i.e. the history of an on-path decision at step ``p`` whose current view is
@@ -148,7 +149,7 @@ def _try_recovery(
     except ValueError:  # the route is unreachable from the perturbed pose
         return None
     label = merge_low_level_steps(first)[0]
-    if label.kind == Action.STOP:
+    if label.kind == Action.STOP or walk.loops:
         return None
     return RecoverySample(step, state, on_path, walk.actions, label)
 

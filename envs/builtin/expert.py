@@ -35,7 +35,9 @@ free. A chosen heading is always kept on the next step (no back-and-forth), and 
 straight at a fixed point its miss distance does not change: a correction on a straight stretch happens
 only once the error reaches ``KEEP_ERROR`` (the quantised headings can be up to 7.5 degrees off a corridor).
 
-Pure Python/NumPy and deterministic: equal inputs give equal decisions.
+**Walks** (``walk``) repeat decisions up to STOP; a loop of the rules (a decision pose met again without
+progress) is cut out and replaced by tight geodesic steering to the next route point (safety net; never
+needed on the r1 episode sets). Pure Python/NumPy and deterministic: equal inputs give equal decisions.
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ from navagent.envs.base import Action, AgentState, Episode
 from navagent.envs.builtin.free_space import FreeSpace
 from navagent.envs.builtin.geodesic import GeodesicPlanner
 from navagent.envs.builtin.motion import MotionModel, wrap_angle
+from navagent.envs.builtin.route_geometry import MAX_SNAP, lands_within, passes, snap_to_free, within_corridor
 
 PROGRESS_RADIUS = 0.75  # metres: route points this close to (and in sight of) a visited position are reached
 ROUTE_CORRIDOR = PROGRESS_RADIUS  # metres: skipped route points lie this close to the line (so are reached)
@@ -60,8 +63,6 @@ MAX_HEADING_ERROR = math.radians(60.0)  # a heading further off its steering poi
 KEEP_ERROR = math.radians(30.0)  # the current heading is kept up to this error to the steering point
 LINE_MARGIN = 0.5  # metres short of the closest approach where the free-line check ends (passed by then)
 MAX_STEPS_PER_DECISION = 3  # low-level steps in one mid-level action (75 cm / 45 degrees)
-MAX_SNAP = 0.1  # metres a route point may be moved to reach the free space
-_SNAP_SPACING = 0.005  # metres between the candidate points of a snap
 _ANGLE_EPS = math.radians(0.5)  # slack on "within half a turn step" for rounding
 _STOP_MARGIN = 0.01  # metres inside the stop distance a landing step must be
 _UNDERFOOT = 0.05  # metres: route points closer than this are passed over
@@ -71,24 +72,6 @@ PASS_RADIUS = (
     PROGRESS_RADIUS - 0.05
 )  # metres: a kept heading's ray passes every skipped route point this close
 _NONE = np.zeros((0, 2))
-
-
-def snap_to_free(free_space: FreeSpace, point: np.ndarray, max_offset: float = MAX_SNAP) -> np.ndarray | None:
-    """``point`` (3,) when free, else the nearest free point of a 5 mm grid within ``max_offset`` metres
-    (planar; y kept), None when there is none. Reference paths may graze obstacles: the built-in generator's
-    resampling cuts path corners by about a millimetre, and R2R-CE paths come from another navmesh."""
-    point = np.asarray(point, dtype=np.float64)
-    if free_space.is_free(point[0], point[2]):
-        return point
-    steps = np.arange(-max_offset, max_offset + 1e-9, _SNAP_SPACING)
-    offsets = np.stack(np.meshgrid(steps, steps, indexing="ij"), axis=-1).reshape(-1, 2)  # (M, 2)
-    offsets = offsets[np.hypot(*offsets.T) <= max_offset + 1e-9]
-    offsets = offsets[np.argsort(np.hypot(*offsets.T), kind="stable")]  # nearest first, fixed tie order
-    free = free_space.are_free(point[[0, 2]] + offsets)
-    if not free.any():
-        return None
-    dx, dz = offsets[int(np.argmax(free))]
-    return np.array([point[0] + dx, point[1], point[2] + dz])
 
 
 def episode_route(episode: Episode, free_space: FreeSpace) -> list[np.ndarray]:
@@ -121,12 +104,13 @@ class SteeringPoint(NamedTuple):
 class ExpertWalk:
     """A walk of the expert: ``actions`` (T,) low-level actions ending with STOP, ``states`` (T,) the pose
     before each action (``states[0]`` the start), ``end`` the final pose, ``collisions`` the number of forward
-    steps shortened by a contact."""
+    steps shortened by a contact, ``loops`` the number of loops cut out (see ``RouteExpert.walk``)."""
 
     actions: tuple[int, ...]
     states: tuple[AgentState, ...]
     end: AgentState
     collisions: int
+    loops: int = 0
 
 
 class RouteExpert:
@@ -230,26 +214,68 @@ class RouteExpert:
         self, state: AgentState, visited: Sequence[np.ndarray] | np.ndarray = (), max_steps: int = 500
     ) -> ExpertWalk:
         """The expert's walk from ``state`` (after ``visited`` positions) to its STOP: at most ``max_steps``
-        actions, the last a STOP (forced at the limit: check the final distance when that matters)."""
+        actions, the last a STOP (forced at the limit: check the final distance when that matters).
+
+        Safety net: a decision pose met again with no progress since (to 0.1 mm / 1e-4 rad) means the
+        decision rules loop forever; the loop is cut out (the walk goes back to that pose) and from there the
+        expert follows the geodesic to the next unreached route point with tight steering (``_follow``, as
+        the shortest-path follower), one step per decision, until it is reached (the goal: until STOP)."""
         if max_steps < 1:
             raise ValueError(f"max_steps must be >= 1, got {max_steps}")
         progress = self.advance(self.progress(visited), state.position)
         actions: list[int] = []
         states: list[AgentState] = []
-        collisions = 0
+        contacts: list[bool] = []
+        seen: dict[tuple[float, ...], int] = {}  # decision pose + progress -> its step
+        towards, loops = None, 0  # the route point index followed to after a loop
         while len(actions) < max_steps - 1:
-            steps = self.decide(state, progress)
+            key = (
+                round(state.position[0], 4),
+                round(state.position[2], 4),
+                round(state.heading, 4),
+                progress,
+            )
+            if towards is None and key in seen:
+                cut = seen[key]
+                state = states[cut]
+                del actions[cut:], states[cut:], contacts[cut:]
+                towards = min(int(np.searchsorted(self.arc, progress, side="right")), len(self.points) - 1)
+                loops += 1
+            seen.setdefault(key, len(actions))
+            steps = self.decide(state, progress) if towards is None else self._follow(state, towards)
             if steps == [int(Action.STOP)]:
                 break
             for action in steps[: max_steps - 1 - len(actions)]:
                 actions.append(action)
                 states.append(state)
                 state, collided = self.motion.step(state, action)
-                collisions += int(collided)
+                contacts.append(collided)
                 progress = self.advance(progress, state.position)
+            if towards is not None and towards < len(self.points) - 1 and progress >= self.arc[towards]:
+                towards = None
+                seen.clear()
         actions.append(int(Action.STOP))
         states.append(state)
-        return ExpertWalk(tuple(actions), tuple(states), state, collisions)
+        return ExpertWalk(tuple(actions), tuple(states), state, sum(contacts), loops)
+
+    def _follow(self, state: AgentState, index: int) -> list[int]:
+        """The walk's fallback after a loop: one step along the geodesic to route point ``index`` with tight
+        steering (turn when more than half a turn step off the next path corner; STOP near the goal)."""
+        target = np.array([self.points[index][0], self.goal[1], self.points[index][1]])
+        last = index == len(self.points) - 1
+        if last and self.planner.distance_to_goal(state.position, self.goal) < self.stop_distance:
+            return [int(Action.STOP)]
+        path = self.planner.path_to_goal(np.asarray(state.position, dtype=np.float64), target)
+        if not path:
+            raise ValueError(
+                f"route point {index} {target.tolist()} is unreachable from {state.position.tolist()}"
+            )
+        p = np.asarray(state.position, dtype=np.float64)[[0, 2]]
+        corner = next((c[[0, 2]] for c in path[1:] if np.hypot(*(c[[0, 2]] - p)) > 0.01), path[-1][[0, 2]])
+        error = wrap_angle(math.atan2(p[0] - corner[0], p[1] - corner[1]) - state.heading)
+        if abs(error) > self.motion.turn_angle / 2.0:
+            return [int(Action.TURN_LEFT if error > 0 else Action.TURN_RIGHT)]
+        return [int(Action.MOVE_FORWARD)]
 
     # ------------------------------------------------------------------ internals
     def steering_points(self, position: np.ndarray, progress: float) -> list[SteeringPoint]:
@@ -265,7 +291,7 @@ class RouteExpert:
         if seen[0]:
             best = 0
             for j in range(1, len(ahead)):
-                if not seen[j] or not _within_corridor(p, ahead[j], ahead[:j]):
+                if not seen[j] or not within_corridor(p, ahead[j], ahead[:j], ROUTE_CORRIDOR):
                     break
                 best = j
             points = [
@@ -341,11 +367,11 @@ class RouteExpert:
         step_free = free_space.segments_clear(starts, p + step * forward)
         reach = np.maximum(along - LINE_MARGIN, step)
         line_free = free_space.segments_clear(starts, p + reach[:, None] * forward)
-        usable = line_free & (errors <= MAX_HEADING_ERROR) & _passes(p, forward, target.skipped, PASS_RADIUS)
+        usable = line_free & (errors <= MAX_HEADING_ERROR) & passes(p, forward, target.skipped, PASS_RADIUS)
         if (
             target.is_goal and distance <= FINAL_APPROACH
         ):  # only a line whose steps land near the goal will do
-            keep = choose = usable & _lands_within(along, miss, step, self.stop_distance - _STOP_MARGIN)
+            keep = choose = usable & lands_within(along, miss, step, self.stop_distance - _STOP_MARGIN)
         else:
             close = miss <= MISS_TOLERANCE
             keep = usable & (close | (errors <= KEEP_ERROR))
@@ -367,32 +393,3 @@ class RouteExpert:
         if turn == 0:
             return Action.MOVE_FORWARD, 1
         return (Action.TURN_LEFT if turn > 0 else Action.TURN_RIGHT), min(abs(turn), MAX_STEPS_PER_DECISION)
-
-
-def _lands_within(along: np.ndarray, miss: np.ndarray, step: float, radius: float) -> np.ndarray:
-    """(H,) bool: does some forward step (0, 1, 2, ... steps of ``step`` metres) along each heading end within
-    ``radius`` of a point ``along`` (H,) metres ahead and ``miss`` (H,) metres to the side?"""
-    half_width = np.sqrt(np.maximum(radius**2 - miss**2, 0.0))
-    first = np.ceil(np.maximum(along - half_width, 0.0) / step)  # first step count inside the window
-    return (miss < radius) & (first * step < along + half_width)
-
-
-def _passes(start: np.ndarray, directions: np.ndarray, points: np.ndarray, radius: float) -> np.ndarray:
-    """(H,) bool: does the ray from ``start`` (2,) along each unit direction (H, 2) pass within ``radius`` of
-    every one of ``points`` (B, 2)?"""
-    if len(points) == 0:
-        return np.ones(len(directions), dtype=bool)
-    offsets = points - start  # (B, 2)
-    along = np.maximum(directions @ offsets.T, 0.0)  # (H, B) metres along each ray to the closest approach
-    closest = start + along[..., None] * directions[:, None, :]  # (H, B, 2)
-    return np.all(np.linalg.norm(closest - points, axis=-1) <= radius, axis=1)
-
-
-def _within_corridor(start: np.ndarray, end: np.ndarray, between: np.ndarray) -> bool:
-    """Do all points ``between`` (N, 2) lie within ``ROUTE_CORRIDOR`` of the segment ``start -> end`` (2,)?"""
-    ab = end - start
-    length2 = float(ab @ ab)
-    if length2 == 0.0:
-        return bool(np.all(np.linalg.norm(between - start, axis=1) <= ROUTE_CORRIDOR))
-    t = np.clip((between - start) @ ab / length2, 0.0, 1.0)
-    return bool(np.all(np.linalg.norm(start + t[:, None] * ab - between, axis=1) <= ROUTE_CORRIDOR))

@@ -217,3 +217,30 @@ def test_expert_rounds_a_wall_end_it_stands_beside(env, episode_id: str) -> None
         points = expert.steering_points(beside.position, expert.arc[2] + 0.25)
         assert np.allclose(points[-1].point, [5.101, 8.126], atol=0.01)
         assert expert.decide(beside, expert.arc[2] + 0.25) == [int(Action.TURN_LEFT)] * 3
+
+
+class SpinningExpert(RouteExpert):
+    """Decision rules that loop: turn 45 degrees left in place at every decision, forever."""
+
+    def decide(self, state: AgentState, progress: float) -> list[int]:
+        return [int(Action.TURN_LEFT)] * 3
+
+
+def test_a_looping_walk_is_cut_back_and_follows_the_geodesic_to_the_route_points() -> None:
+    route = [(1.0, 1.5), (4.0, 1.5), (4.0, 3.5)]
+    house = box_house(5.0, 4.0)
+    points = [np.array([x, 0.0, z]) for x, z in route]
+    expert = SpinningExpert(GeodesicPlanner(house), MotionModel(house), points)
+    start = AgentState(np.array([0.5, 0.0, 0.5]), 0.0)
+    walk = expert.walk(start)
+    assert walk.loops == 2  # one per route point after the first (passed at progress 0), the goal included
+    assert walk.actions[-1] == Action.STOP and len(walk.actions) < 100
+    assert Action.TURN_LEFT not in walk.actions  # every spin was cut out
+    assert expert.planner.distance_to_goal(walk.end.position, expert.goal) < expert.stop_distance
+    assert expert.progress([s.position for s in walk.states] + [walk.end.position]) >= expert.arc[-2]
+    replay = start
+    for state, action in zip(walk.states, walk.actions[:-1], strict=False):
+        assert np.allclose(state.position, replay.position) and state.heading == pytest.approx(replay.heading)
+        replay, _ = expert.motion.step(replay, action)
+    assert np.allclose(replay.position, walk.end.position)
+    assert expert.walk(start, max_steps=10).actions[-1] == Action.STOP  # ends at the step limit

@@ -18,7 +18,7 @@ from PIL import Image
 from navagent.agent.actions import CANONICAL_OUTPUTS, STOP_TEXT, parse_action
 from navagent.envs.base import Action, AgentState, Goal
 from navagent.envs.builtin.episode_gen import write_split
-from navagent.envs.builtin.expert import snap_to_free
+from navagent.envs.builtin.expert import RouteExpert, snap_to_free
 from navagent.envs.builtin.motion import wrap_angle
 from navagent.envs.builtin.sim import BuiltinNavEnv
 from navagent.envs.episodes import EpisodeFileError, load_episodes, r2r_episodes_path, save_episodes
@@ -407,3 +407,15 @@ def test_walk_episode_tells_an_unfinished_walk_from_bad_input(episodes, scene):
     with pytest.raises(TrajectoryDataError, match="is not navigable") as info:
         walk_episode(off, scene)
     assert not isinstance(info.value, ExpertWalkError)
+
+
+def test_recovery_poses_where_the_expert_loops_are_not_kept(episodes, scene):
+    class SpinningExpert(RouteExpert):  # rules that loop: turn 45 degrees left in place, forever
+        def decide(self, state, progress):
+            return [int(Action.TURN_LEFT)] * 3
+
+    walk = walk_episode(episodes[0], scene)
+    spinning = SpinningExpert(scene.planner, scene.motion, walk.waypoints)
+    assert spinning.walk(walk.states[0]).loops > 0  # the walk's fallback still reaches the goal ...
+    assert sample_recoveries(spinning, walk.states, 2, recovery_rng(0, "x")) == []  # ... but labels none
+    assert len(sample_recoveries(walk.expert, walk.states, 2, recovery_rng(0, "x"))) == 2
