@@ -2,7 +2,7 @@
 
     python scripts/results_table.py runs/default-agent/eval
 
-Reads EVAL/{agent,random,forward,oracle}_{val_seen,val_unseen}/summary.json (`navagent eval vln`),
+Reads EVAL/{agent,random,forward,oracle}_{val_seen,val_unseen,val_unseen_lang}/summary.json (`navagent eval vln`),
 EVAL/actions_{split}.json (`navagent eval actions`) and EVAL/vqa_{easyvqa,sceneqa}/scores.json (`navagent eval vqa`);
 a missing file is reported as a missing row, never filled in.
 """
@@ -15,7 +15,7 @@ from pathlib import Path
 
 from navagent.eval.score import format_metric_value
 
-SPLITS = ("val_seen", "val_unseen")
+SPLITS = ("val_seen", "val_unseen", "val_unseen_lang")
 POLICIES = (
     ("agent", "default agent"),
     ("random", "random"),

@@ -71,7 +71,7 @@ views() {
 }
 
 tower() {
-  navagent pretrain-tower configs/train/tower-pretrain.yaml --data.views "$DATA/views/train/views_train.json" \
+  navagent pretrain-tower configs/train/stage0/tower-pretrain.yaml --data.views "$DATA/views/train/views_train.json" \
     --data.probe_views "$DATA/views/val_unseen/views_val_unseen.json" --train.output_dir "$RUN/tower"
   echo "$(date -u +%FT%TZ) tower probes (unseen houses): $(tr -d '\n ' < "$RUN/tower/probes.json")" >> "$LOG"
 }
