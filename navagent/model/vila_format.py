@@ -128,6 +128,8 @@ def vila_navvlm_config(directory: str | Path) -> tuple[NavVLMConfig, NavVLMProce
         image_mean=image_processor.image_mean,
         image_std=image_processor.image_std,
     )
+    if top.get("tokenizer_model_max_length") is not None:  # NaVILA's cut after splicing (llava_arch.py)
+        config.tokenizer_model_max_length = int(top["tokenizer_model_max_length"])
     return config, NavVLMProcessor(tokenizer, image_processor, chat_format=chat_format)
 
 
