@@ -65,6 +65,7 @@ def write_vila_checkpoint(model, tokenizer, directory: Path) -> Path:
         "mm_use_im_start_end": False,
         "mm_use_im_patch_token": False,
         "model_dtype": "torch.float32",
+        "tokenizer_model_max_length": 4096,
     }
     (directory / "config.json").write_text(json.dumps(top))
     return directory
@@ -90,6 +91,7 @@ def test_vila_checkpoint_gives_the_same_logits_as_the_native_save(
     # Vocab quirk: the size comes from the embedding tensor, not from llm/config.json.
     assert vila_model.config.text_config.vocab_size == native_model.config.text_config.vocab_size
     assert vila_processor.chat_format == "llama_3"
+    assert vila_model.config.tokenizer_model_max_length == 4096  # NaVILA's cut after splicing
     batch = prompt_batch(vila_processor, tiny_frames)
     assert batch["input_ids"][0, :2].tolist() == [vila_processor.tokenizer.bos_token_id] * 2  # double BOS
     assert torch.equal(batch["input_ids"], prompt_batch(tiny_processor, tiny_frames)["input_ids"])
