@@ -26,7 +26,6 @@ from navagent.envs.episodes import GroundTruth
 from navagent.envs.vector import EnvCommandError, VectorNavEnv
 from navagent.eval.vln.policies import Decision, Policy
 from navagent.eval.vln.records import EpisodeRollout
-from navagent.eval.vln.results import ResultsLog
 from navagent.eval.vln_metrics import DtwMode
 
 logger = logging.getLogger(__name__)
@@ -46,6 +45,12 @@ class EpisodeHook(Protocol):
         ...
 
 
+class RecordSink(Protocol):
+    """Where finished records and failures go: a ``ResultsLog`` (the runner) or a plain list (the demo)."""
+
+    def append(self, record: dict, /) -> None: ...
+
+
 @dataclass
 class LoopReport:
     """What one ``evaluate_episodes`` call did."""
@@ -63,7 +68,7 @@ def _fill_idle_envs(
     pending: deque[Episode],
     active: dict[int, EpisodeRollout],
     hooks: Sequence[EpisodeHook],
-    failures: ResultsLog,
+    failures: RecordSink,
     report: LoopReport,
 ) -> None:
     """Reset idle environments to pending episodes; an env whose reset failed takes the next one."""
@@ -95,8 +100,8 @@ def evaluate_episodes(
     envs: VectorNavEnv,
     episodes: Sequence[Episode],
     truths: Mapping[str, GroundTruth],
-    results: ResultsLog,
-    failures: ResultsLog,
+    results: RecordSink,
+    failures: RecordSink,
     *,
     dtw: DtwMode = "exact",
     run_id: str = "",

@@ -4,8 +4,8 @@ The episode comes from an episode file (``--episodes FILE``, or a data root ``DI
 ``DIR/SPLIT/SPLIT.json.gz``), or, without one, is generated from a built-in house (``seed`` picks the house
 and the episode). The policy is the navigation agent loaded from ``checkpoint`` or a baseline by name
 (``random``, ``forward``, ``oracle``; ``navagent.eval.vln.policies``). The episode runs on the built-in
-simulator, one decision per low-level step, recorded exactly as the VLN runner records it
-(``navagent.eval.vln.records``), so its metrics are the ones ``navagent eval vln`` reports. nDTW's reference
+simulator through the VLN runner's closed loop (``navagent.eval.vln.loop.evaluate_episodes`` with one
+environment and the runner's video hook), so its record and metrics are the ones ``navagent eval vln`` reports. nDTW's reference
 is the ground truth next to the episode file (``SPLIT_gt.json.gz``) when there is one, else the episode's
 ``reference_path``.
 
@@ -22,22 +22,19 @@ Deterministic given the arguments (and the checkpoint).
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from pathlib import Path
-
-from tqdm import tqdm
 
 from navagent.demo.episode_video import DEFAULT_FPS, EpisodeVideoHook
 from navagent.demo.frames import FrameLayout
 from navagent.envs.base import Episode
 from navagent.envs.builtin.sim import BuiltinNavEnv, SimConfig
 from navagent.envs.episodes import GroundTruth, load_any_episodes, load_gt, r2r_episodes_path
-from navagent.envs.vector import EnvStep
+from navagent.envs.vector import VectorNavEnv
 from navagent.eval.report import episode_file_stem
 from navagent.eval.vln.config import EvalConfig, SimSection
+from navagent.eval.vln.loop import evaluate_episodes
 from navagent.eval.vln.policies import Policy
-from navagent.eval.vln.records import EpisodeRollout
 from navagent.eval.vln.registry import POLICIES
 from navagent.fileio import write_json_atomic
 
@@ -197,23 +194,19 @@ def run_demo(
 def _run_episode(
     env: BuiltinNavEnv, agent: Policy, hook: EpisodeVideoHook, demo: DemoEpisode, progress: bool
 ) -> dict:
-    """Act, step and record until the simulator ends the episode; returns the results record."""
+    """Run the episode through the evaluation loop (``evaluate_episodes``, one in-process env, the video
+    hook); returns its results record. An episode that cannot start raises ``ValueError`` naming why."""
     episode = demo.episode
-    observation = env.reset(episode)
-    agent.reset(0, episode)
-    rollout = EpisodeRollout.start(episode, EnvStep(observation, env.distance_to_goal()))
-    hook.on_reset(0, episode, observation)
-    start = time.perf_counter()
-    with tqdm(desc=f"demo episode {episode.episode_id}", unit="step", disable=not progress) as bar:
-        while not rollout.observation.done:
-            decision = agent.act([rollout.observation], [0])[0]
-            observation = env.step(decision.action)
-            rollout.add(decision, EnvStep(observation, env.distance_to_goal()))
-            hook.on_step(0, episode, observation, decision)
-            bar.update(1)
-    record = rollout.to_record(demo.truth, "exact", run_id="demo", finished_s=time.perf_counter() - start)
-    hook.on_episode_end(0, episode, record)
-    return record
+    records: list[dict] = []
+    failures: list[dict] = []
+    with VectorNavEnv(1, lambda: env) as envs:
+        evaluate_episodes(
+            agent, envs, [episode], {episode.episode_id: demo.truth}, records, failures,
+            run_id="demo", hooks=[hook], progress=progress,
+        )  # fmt: skip
+    if failures:
+        raise ValueError(f"episode {episode.episode_id}: {failures[0]['error']}")
+    return records[0]
 
 
 def format_demo_result(result: dict) -> str:

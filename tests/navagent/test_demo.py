@@ -28,7 +28,10 @@ from navagent.envs.episodes import (
     save_episodes,
 )
 from navagent.eval.score import Trajectory, score_episode
+from navagent.eval.vln import run_vln_eval
+from navagent.eval.vln.config import EpisodesSection, EvalConfig, SimSection
 from navagent.eval.vln.policies import DEFAULT_CHECKPOINT
+from navagent.eval.vln.results import ResultsLog, results_path
 
 SPLIT = "val_unseen"
 SIZE = 64  # view 64 px -> panels 128 px, frames 256 x 256
@@ -101,6 +104,20 @@ def test_oracle_demo_succeeds_and_its_record_scores_the_same_offline(oracle_demo
     planner = BuiltinNavEnv(render=False).load_scene(episode.scene_id).planner
     offline = score_episode(episode, truth, trajectory, planner.distance_to_goal).to_dict()
     assert offline == pytest.approx(metrics)
+
+
+def test_demo_metrics_equal_eval_vln_on_the_same_episode(oracle_demo, episodes_dir, tmp_path):
+    """The demo runs eval vln's loop: the same episode gives the same record (metrics, trajectory)."""
+    config = EvalConfig(
+        out_dir=str(tmp_path / "run"), policy="oracle", num_envs=1,
+        episodes=EpisodesSection(dir=str(episodes_dir), split=SPLIT), sim=SimSection(width=SIZE, height=SIZE),
+    )  # fmt: skip
+    run_vln_eval(config, progress=False)
+    records = ResultsLog(results_path(tmp_path / "run")).load(repair=False)
+    demo_record = json.loads(Path(oracle_demo["record"]).read_text())
+    record = records[oracle_demo["episode_id"]]
+    assert record["metrics"] == demo_record["metrics"] == oracle_demo["metrics"]
+    assert record["trajectory"] == demo_record["trajectory"] and record["actions"] == demo_record["actions"]
 
 
 def test_generated_default_episode_is_deterministic(tmp_path):
