@@ -36,6 +36,7 @@ from navagent.model import (
     build_tiny_tokenizer,
     save_model_and_processor,
 )
+from navagent.model.image_processing import ImagePreprocessor
 from navagent.model.tiny import load_tiny_model_spec
 from navagent.model.vision_geometry import vision_token_count
 from navagent.model.vision_tower import VisionTower
@@ -78,7 +79,7 @@ class TowerDataSection:
 @dataclass
 class TowerTrainSection:
     output_dir: str = "runs/tower-nav-conv"
-    epochs: int = 10
+    epochs: int = 15
     batch_size: int = 64
     easy_vqa_per_batch: int = 16
     learning_rate: float = 2e-3
@@ -158,7 +159,13 @@ def _learning_rate_factor(step: int, warmup: int, total: int) -> float:
 
 
 @torch.no_grad()
-def _predict(tower: VisionTower, heads: TowerHeads, pixels: torch.Tensor, preprocessor, batch_size: int):
+def _predict(
+    tower: VisionTower,
+    heads: TowerHeads,
+    pixels: torch.Tensor,
+    preprocessor: ImagePreprocessor,
+    batch_size: int,
+) -> dict[str, torch.Tensor]:
     """Logits of every image of ``pixels`` (uint8 (N, 3, S, S)), in eval mode, concatenated per task."""
     tower.eval()
     heads.eval()
@@ -168,8 +175,13 @@ def _predict(tower: VisionTower, heads: TowerHeads, pixels: torch.Tensor, prepro
 
 
 def run_probes(
-    tower, heads, preprocessor, views: ViewExamples, shapes: ShapeExamples | None, batch_size: int
-):
+    tower: VisionTower,
+    heads: TowerHeads,
+    preprocessor: ImagePreprocessor,
+    views: ViewExamples,
+    shapes: ShapeExamples | None,
+    batch_size: int,
+) -> dict[str, float]:
     """Probe metrics on held-out views (and easy-vqa test images when given)."""
     metrics = view_metrics(_predict(tower, heads, views.pixels, preprocessor, batch_size), views)
     if shapes is not None:
@@ -177,8 +189,20 @@ def run_probes(
     return {"num_probe_views": len(views), **metrics}
 
 
-def _train_epoch(tower, heads, optimizer, schedule, views, shapes, config, preprocessor, generator, epoch):
-    """One pass over the views; returns the mean of each task loss and the images seen."""
+def _train_epoch(
+    tower: VisionTower,
+    heads: TowerHeads,
+    optimizer: torch.optim.Optimizer,
+    schedule: torch.optim.lr_scheduler.LRScheduler,
+    views: ViewExamples,
+    shapes: ShapeExamples | None,
+    config: TowerPretrainConfig,
+    preprocessor: ImagePreprocessor,
+    generator: torch.Generator,
+    epoch: int,
+) -> tuple[dict[str, float], int]:
+    """One pass over the views (a set smaller than a batch is one batch); returns the mean of each task loss
+    and the number of images seen."""
     train = config.train
     tower.train()
     heads.train()
