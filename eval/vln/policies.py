@@ -1,6 +1,6 @@
 """Policies the VLN evaluation runner can drive: the navigation model and VLN-CE's non-learning baselines.
 
-Every policy answers a batch of observations (one per active environment) with one ``Decision`` each, so the
+Every policy answers a batch of observations (one per active environment) with one ``Decision`` each (``navagent.agent.decision``), so the
 runner makes one call per step over all active environments (for the model: one batched ``generate``).
 
 * ``AgentPolicy``: the VLM agent (``navagent.agent.policy.NavAgent``); ``Decision.text`` is the raw model
@@ -22,13 +22,13 @@ import math
 import os
 import zlib
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 import numpy as np
 
 import navagent
+from navagent.agent.decision import Decision
 from navagent.envs.base import Action, AgentState, Episode, Observation
 
 logger = logging.getLogger(__name__)
@@ -37,20 +37,6 @@ DEFAULT_CHECKPOINT = Path(navagent.__file__).resolve().parent.parent / "checkpoi
 RANDOM_ACTION_PROBABILITIES = (0.02, 0.68, 0.15, 0.15)  # STOP, MOVE_FORWARD, TURN_LEFT, TURN_RIGHT
 HANDCRAFTED_FORWARD_STEPS = 37
 HANDCRAFTED_MAX_TURNS = 24  # 360 / 15
-
-
-@dataclass(frozen=True)
-class Decision:
-    """One environment's action at one step. ``text``: raw model output when a model was queried at this
-    step (None otherwise); ``valid``: False when that output was unparseable and a fallback was used."""
-
-    action: int
-    text: str | None = None
-    valid: bool = True
-
-    @property
-    def queried(self) -> bool:
-        return self.text is not None
 
 
 @runtime_checkable
@@ -88,8 +74,7 @@ class AgentPolicy:
         self.agent.reset(env_index)
 
     def act(self, observations: list[Observation], env_indices: list[int]) -> list[Decision]:
-        decisions = self.agent.act(observations, env_indices=env_indices)
-        return [Decision(int(d.action), d.raw_text if d.queried else None, bool(d.valid)) for d in decisions]
+        return self.agent.act(observations, env_indices=env_indices)
 
 
 class RandomPolicy:

@@ -4,8 +4,9 @@ Per environment the agent keeps the episode's frame history (one frame per low-l
 included), the low-level step queue of the current mid-level action, and a cache of projected vision
 features keyed by frame index (black padding frames share one entry). Each `act` call:
 
-1. appends every observation's frame to its environment's history (a new episode id, or step 0 after earlier
-   frames, starts a fresh history — NaVILA never clears its queue between episodes; we do);
+1. appends every observation's frame to its environment's history; ``reset(env_index)`` starts a fresh one
+   (the caller resets between episodes — the runner does at every episode start; NaVILA never clears its
+   queue between episodes; we do) and an observation of another episode without a reset is an error;
 2. answers environments whose queue still holds steps from the queue, without the model;
 3. for the others, samples N frames (`prompts.sample_frame_indices`), encodes only frames whose features are
    not cached yet (all in one vision-encoder batch), and runs **one** batched greedy `generate` call;
@@ -27,6 +28,7 @@ import numpy as np
 import torch
 
 from navagent.agent.actions import MidLevelAction, StepQueue, parse_action
+from navagent.agent.decision import Decision
 from navagent.agent.prompts import navigation_prompt, sample_frame_indices, sample_frames
 from navagent.envs.base import Action, Observation
 
@@ -34,28 +36,6 @@ logger = logging.getLogger(__name__)
 
 INVALID_OUTPUT_FALLBACK = MidLevelAction(Action.TURN_LEFT, 15)
 FrameKey = int | None  # index into the episode's frames; None = black padding frame
-
-
-@dataclass(frozen=True)
-class AgentDecision:
-    """What one environment does at this step.
-
-    action: the low-level step to send to the simulator now. mid_level: the mid-level action it belongs to.
-    queried: True when the model was asked at this step (False: the step came from the queue).
-    raw_text: the model's output when queried, else None. valid: False when the output was unparseable and
-    the fallback was used. reason: parser note, "queued", or the fallback taken.
-    """
-
-    action: Action
-    mid_level: MidLevelAction
-    queried: bool
-    raw_text: str | None
-    valid: bool
-    reason: str
-
-    @property
-    def is_stop(self) -> bool:
-        return self.action == Action.STOP
 
 
 @dataclass
@@ -78,7 +58,6 @@ class _EpisodeState:
     episode_id: str | None = None
     frames: list[np.ndarray] = field(default_factory=list)
     queue: StepQueue = field(default_factory=StepQueue)
-    current: MidLevelAction | None = None
     features: dict[FrameKey, torch.Tensor] = field(default_factory=dict)
     prompt_ids: tuple[str, list[int]] | None = None  # (instruction, token ids) of this episode's prompt
     consecutive_invalid: int = 0
@@ -161,7 +140,7 @@ class NavAgent:
         observations: Sequence[Observation],
         env_indices: Sequence[int] | None = None,
         instructions: Sequence[str] | None = None,
-    ) -> list[AgentDecision]:
+    ) -> list[Decision]:
         """One decision per observation. ``env_indices`` names each observation's environment (default
         0..B-1); ``instructions`` overrides ``Observation.instruction`` (passed raw, as in NaVILA's eval)."""
         env_indices = list(range(len(observations))) if env_indices is None else list(env_indices)
@@ -174,7 +153,7 @@ class NavAgent:
         if len(set(env_indices)) != len(env_indices):
             raise ValueError(f"act: env_indices must be distinct, got {env_indices}")
 
-        decisions: dict[int, AgentDecision] = {}
+        decisions: dict[int, Decision] = {}
         queries: list[_Query] = []
         for env_index, observation, instruction in zip(env_indices, observations, instructions):
             state = self._record_observation(env_index, observation)
@@ -216,9 +195,13 @@ class NavAgent:
             shape = getattr(rgb, "shape", None)
             raise ValueError(f"act: env {env_index} observation.rgb must be (H, W, 3) uint8, got {shape}")
         state = self._envs.get(env_index)
-        new_episode = state is None or state.episode_id != observation.episode_id
-        if new_episode or (observation.step == 0 and state.frames):
+        if state is None:
             state = self._envs[env_index] = _EpisodeState(episode_id=observation.episode_id)
+        elif state.episode_id != observation.episode_id:
+            raise ValueError(
+                f"act: env {env_index} got episode {observation.episode_id!r} while it holds episode "
+                f"{state.episode_id!r}: call reset({env_index}) between episodes"
+            )
         if state.frames and state.frames[0].shape != rgb.shape:
             raise ValueError(
                 f"act: env {env_index} frame shape changed mid-episode: {state.frames[0].shape} -> {rgb.shape}"
@@ -226,9 +209,9 @@ class NavAgent:
         state.frames.append(rgb.copy())
         return state
 
-    def _queued_decision(self, state: _EpisodeState) -> AgentDecision:
+    def _queued_decision(self, state: _EpisodeState) -> Decision:
         self.stats.queued_steps += 1
-        return AgentDecision(state.queue.pop(), state.current, False, None, True, "queued")
+        return Decision(int(state.queue.pop()))
 
     def _prompt_ids(self, state: _EpisodeState, instruction: str) -> list[int]:
         if state.prompt_ids is None or state.prompt_ids[0] != instruction:
@@ -241,33 +224,26 @@ class NavAgent:
             self.processor.user_prompt(navigation_prompt(instruction, self.num_frames))
         )
 
-    def _decide(self, env_index: int, text: str) -> AgentDecision:
+    def _decide(self, env_index: int, text: str) -> Decision:
         state = self._envs[env_index]
         result = parse_action(text)
         self.stats.queries += 1
         if result.valid:
             state.consecutive_invalid = 0
-            action, valid, reason = result.action, True, result.reason
-        else:
-            state.consecutive_invalid += 1
-            self.stats.invalid_outputs += 1
-            give_up = (
-                self.max_consecutive_invalid is not None
-                and state.consecutive_invalid >= self.max_consecutive_invalid
-            )
-            action = MidLevelAction(Action.STOP) if give_up else INVALID_OUTPUT_FALLBACK
-            self.stats.fallback_stops += int(give_up)
-            reason = f"{result.reason}; fallback {'stop' if give_up else 'turn left 15'}"
-            valid = False
-            logger.warning(
-                "env %d episode %s: unparseable model output %r (%s)",
-                env_index,
-                state.episode_id,
-                text,
-                reason,
-            )
-        state.current = action
-        return AgentDecision(state.queue.start(action), action, True, text, valid, reason)
+            return Decision(int(state.queue.start(result.action)), text, True)
+        state.consecutive_invalid += 1
+        self.stats.invalid_outputs += 1
+        give_up = (
+            self.max_consecutive_invalid is not None
+            and state.consecutive_invalid >= self.max_consecutive_invalid
+        )
+        self.stats.fallback_stops += int(give_up)
+        fallback = f"{result.reason}; fallback {'stop' if give_up else 'turn left 15'}"
+        logger.warning(
+            "env %d episode %s: unparseable model output %r (%s)", env_index, state.episode_id, text, fallback
+        )
+        action = MidLevelAction(Action.STOP) if give_up else INVALID_OUTPUT_FALLBACK
+        return Decision(int(state.queue.start(action)), text, False)
 
     # ---- model calls ----
     def _generate(self, queries: list[_Query]) -> list[str]:

@@ -14,8 +14,7 @@ import numpy as np
 import pytest
 import torch
 
-from navagent.agent.actions import MidLevelAction
-from navagent.agent.policy import INVALID_OUTPUT_FALLBACK, NavAgent
+from navagent.agent.policy import NavAgent
 from navagent.agent.prompts import navigation_prompt, sample_frame_indices
 from navagent.envs.base import Action, Observation
 from navagent.model import build_tiny_model
@@ -79,7 +78,7 @@ def make_episode_observations(seed: int, steps: int, episode_id: str, instructio
 
 
 def summary(decision):
-    return (decision.action, decision.mid_level, decision.queried, decision.raw_text, decision.valid)
+    return (decision.action, decision.queried, decision.text, decision.valid)
 
 
 def test_batched_act_equals_one_environment_at_a_time(tiny_model, tiny_processor):
@@ -119,7 +118,7 @@ def test_batched_equals_single_with_queues_and_staggered_episodes(forward_model,
         assert [summary(alone.act([obs])[0]) for obs in episode] == together[env], f"env {env}"
     # every env asks the model at its own steps 0, 3, 6 and runs the two queued forward steps in between
     for env in starts:
-        assert [d[2] for d in together[env]] == [k % 3 == 0 for k in range(len(together[env]))]
+        assert [d[1] for d in together[env]] == [k % 3 == 0 for k in range(len(together[env]))]
     assert batch_sizes == [1, 0, 1, 2, 0, 1, 2]
     assert (
         batched.stats.generate_calls == 5 and batched.stats.queries == 7 and batched.stats.queued_steps == 9
@@ -131,11 +130,10 @@ def test_queue_executes_mid_level_action_without_querying(forward_model, tiny_pr
     agent = NavAgent(forward_model, tiny_processor, num_frames=TRAINED_NUM_FRAMES)
     episode = make_episode_observations(3, 4, "q", "go forward")
     first = agent.act([episode[0]])[0]
-    assert first.queried and first.valid and first.raw_text == FORWARD_75
-    assert first.action == Action.MOVE_FORWARD and first.mid_level == MidLevelAction(Action.MOVE_FORWARD, 75)
+    assert first.queried and first.valid and first.text == FORWARD_75 and first.action == Action.MOVE_FORWARD
     assert agent.pending_steps(0) == (Action.MOVE_FORWARD, Action.MOVE_FORWARD)
     queued = [agent.act([obs])[0] for obs in episode[1:3]]
-    assert all(not d.queried and d.raw_text is None and d.reason == "queued" for d in queued)
+    assert all(not d.queried and d.text is None and d.valid for d in queued)
     assert [d.action for d in queued] == [Action.MOVE_FORWARD] * 2 and agent.pending_steps(0) == ()
     # the history holds the queued steps' frames too: the 4th query shows frames 0..3, 1 and 2 encoded now
     before = agent.stats.encoded_frames
@@ -145,7 +143,7 @@ def test_queue_executes_mid_level_action_without_querying(forward_model, tiny_pr
     assert agent.stats.encoded_frames - before == 3
 
 
-def test_reset_and_new_episode_clear_history_queue_and_cache(forward_model, tiny_processor):
+def test_reset_clears_history_queue_and_cache_and_is_the_only_way(forward_model, tiny_processor):
     agent = NavAgent(forward_model, tiny_processor, num_frames=TRAINED_NUM_FRAMES)
     first = make_episode_observations(4, 1, "one", "go forward")[0]
     agent.act([first])
@@ -153,15 +151,12 @@ def test_reset_and_new_episode_clear_history_queue_and_cache(forward_model, tiny
     agent.reset(0)
     assert agent.pending_steps(0) == () and agent.history_length(0) == 0 and agent.cached_frame_count(0) == 0
     assert agent.act([first])[0].queried  # nothing left over from before the reset
-    # a new episode id on the same env also starts afresh (NaVILA keeps the old queue: a known defect)
+    # another episode on the same env without a reset is the caller's error (no implicit reset)
     other = make_episode_observations(5, 1, "two", "go forward")[0]
-    decision = agent.act([other])[0]
-    assert decision.queried and agent.history_length(0) == 1
-    # step 0 of a repeated episode id also starts afresh
-    agent.act([make_episode_observations(5, 2, "two", "go forward")[1]])
-    assert agent.history_length(0) == 2
-    agent.act([other])
-    assert agent.history_length(0) == 1
+    with pytest.raises(ValueError, match=r"env 0 got episode 'two' while it holds episode 'one'.*reset\(0\)"):
+        agent.act([other])
+    agent.reset(0)
+    assert agent.act([other])[0].queried and agent.history_length(0) == 1
 
 
 @pytest.mark.parametrize("num_frames", [8, TRAINED_NUM_FRAMES])
@@ -208,13 +203,12 @@ def test_invalid_output_falls_back_to_turn_then_stops(tiny_model, tiny_processor
     with caplog.at_level(logging.WARNING, logger="navagent.agent.policy"):
         decisions = [agent.act([obs])[0] for obs in episode[:3]]
     assert all(d.queried and not d.valid for d in decisions)
-    assert [d.mid_level for d in decisions] == [INVALID_OUTPUT_FALLBACK] * 2 + [MidLevelAction(Action.STOP)]
     assert [d.action for d in decisions] == [Action.TURN_LEFT, Action.TURN_LEFT, Action.STOP]
-    assert decisions[2].is_stop and "fallback stop" in decisions[2].reason
     assert agent.stats.invalid_outputs == 3 and agent.stats.fallback_stops == 1
     assert len(caplog.records) == 3
     assert all("unparseable model output" in r.getMessage() for r in caplog.records)
-    assert repr(decisions[0].raw_text) in caplog.records[0].getMessage()
+    assert "fallback stop" in caplog.records[2].getMessage()
+    assert repr(decisions[0].text) in caplog.records[0].getMessage()
     never_stops = NavAgent(tiny_model, tiny_processor, max_consecutive_invalid=None)
     assert [never_stops.act([obs])[0].action for obs in episode] == [Action.TURN_LEFT] * 4
 
@@ -222,10 +216,10 @@ def test_invalid_output_falls_back_to_turn_then_stops(tiny_model, tiny_processor
 def test_instruction_override_and_argument_errors(tiny_model, tiny_processor):
     agent = NavAgent(tiny_model, tiny_processor, max_consecutive_invalid=None)
     obs = make_episode_observations(40, 1, "e", "walk to the kitchen")[0]
-    overridden = agent.act([obs], instructions=["exit the bedroom"])[0].raw_text
+    overridden = agent.act([obs], instructions=["exit the bedroom"])[0].text
     reference = NavAgent(tiny_model, tiny_processor, max_consecutive_invalid=None)
     same_text = make_episode_observations(40, 1, "e", "exit the bedroom")[0]
-    assert reference.act([same_text])[0].raw_text == overridden
+    assert reference.act([same_text])[0].text == overridden
     with pytest.raises(ValueError, match="lengths must match"):
         agent.act([obs], env_indices=[0, 1])
     with pytest.raises(ValueError, match="distinct"):
@@ -243,7 +237,7 @@ def test_describe_matches_the_closed_loop_queries(tiny_model, tiny_processor):
     """describe(frames so far) gives the same text the agent produced when it queried at that step."""
     episode = make_episode_observations(7, 10, "ep", INSTRUCTIONS[0])
     agent = NavAgent(tiny_model, tiny_processor, max_consecutive_invalid=None)
-    queried = [(t, d.raw_text) for t in range(10) for d in agent.act([episode[t]]) if d.queried]
+    queried = [(t, d.text) for t in range(10) for d in agent.act([episode[t]]) if d.queried]
     assert len(queried) >= 3
     frames = [[o.rgb for o in episode[: t + 1]] for t, _ in queried]
     stateless = NavAgent(tiny_model, tiny_processor)
