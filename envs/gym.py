@@ -11,12 +11,11 @@ Observations are a dict: ``rgb`` (H, W, 3) uint8, ``depth`` (H, W, 1) float32 me
 ``position`` (3,) float32, ``heading`` (1,) float32 radians in [-pi, pi], ``instruction`` text.
 Reward follows VLN-CE's RL setup: decrease of the geodesic distance to the goal, a slack of -0.01 per
 step and +2.5 for a successful STOP. ``terminated`` when STOP is called, ``truncated`` at the step limit.
-``make_vector_env`` runs several simulators in subprocesses (gymnasium's ``AsyncVectorEnv``).
+Several simulators stepped together: ``navagent.envs.vector.VectorNavEnv`` (the one vectorised env API).
 """
 
 from __future__ import annotations
 
-import functools
 import math
 import string
 from pathlib import Path
@@ -167,12 +166,3 @@ class BuiltinVLNEnv(gymnasium.Env):
             "distance_to_goal": float(self._last_distance),
             "collided": bool(collided),
         }
-
-
-def make_vector_env(num_envs: int, context: str = "spawn", **env_kwargs) -> gymnasium.vector.AsyncVectorEnv:
-    """``num_envs`` built-in simulators, each in its own subprocess (``spawn`` by default: a forked child
-    must not inherit a parent's GL context)."""
-    if num_envs < 1:
-        raise ValueError(f"num_envs must be >= 1, got {num_envs}")
-    factory = functools.partial(BuiltinVLNEnv, **env_kwargs)
-    return gymnasium.vector.AsyncVectorEnv([factory] * num_envs, context=context)

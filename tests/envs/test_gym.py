@@ -8,7 +8,7 @@ from gymnasium.utils.env_checker import check_env
 
 import navagent.envs  # noqa: F401  (registers navagent/BuiltinVLN-v0)
 from navagent.envs.builtin.episode_gen import write_split
-from navagent.envs.gym import BuiltinVLNEnv, make_vector_env
+from navagent.envs.gym import BuiltinVLNEnv
 
 
 @pytest.fixture(scope="module")
@@ -47,12 +47,3 @@ def test_stop_terminates_and_reports_success(data_dir):
     assert terminated and not truncated and info["success"] is False  # starts are >= 3 m from the goal
     assert reward < 0
     env.close()
-
-
-def test_vector_env_in_subprocesses(data_dir):
-    vec = make_vector_env(2, episodes=str(data_dir), split="val_seen", width=32, height=32)
-    obs, _ = vec.reset(seed=[0, 1])
-    assert obs["rgb"].shape == (2, 32, 32, 3)
-    obs, reward, terminated, _, _ = vec.step(np.array([1, 2]))
-    assert reward.shape == (2,) and not terminated.any()
-    vec.close()
