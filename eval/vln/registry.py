@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
+from navagent.agent.actions import FORWARD_STEP_CM, TURN_STEP_DEGREES
 from navagent.envs.base import NavEnv
 from navagent.eval.vln.inputs import EpisodeSource, R2RSplit, RxRSplit
 from navagent.eval.vln.policies import (
@@ -36,10 +37,22 @@ _NOT_RESULT_SETTINGS = ("render", "device_index", "gpu_device_id")  # rendering 
 
 @dataclass(frozen=True)
 class Simulator:
-    """A picklable zero-argument env factory and the simulator settings that determine results."""
+    """A picklable zero-argument env factory and the simulator settings that determine results. The
+    settings' ``forward_step`` (m) and ``turn_angle_deg`` must be the agent's step units
+    (``navagent.agent.actions``: 25 cm, 15°), else ``ValueError`` when the evaluation starts."""
 
     factory: Callable[[], NavEnv]
     settings: dict[str, Any]
+
+    def __post_init__(self) -> None:
+        forward_cm = round(100.0 * float(self.settings["forward_step"]), 6)
+        turn_deg = float(self.settings["turn_angle_deg"])
+        if (forward_cm, turn_deg) != (FORWARD_STEP_CM, TURN_STEP_DEGREES):
+            raise ValueError(
+                f"simulator steps {forward_cm:g} cm / {turn_deg:g} deg differ from the agent's "
+                f"{FORWARD_STEP_CM} cm / {TURN_STEP_DEGREES} deg (navagent.agent.actions): set the simulator's "
+                "forward_step / turn_angle_deg to the agent's units"
+            )
 
 
 def _settings(config: Any) -> dict[str, Any]:

@@ -9,6 +9,7 @@ result; an unloadable scene and a non-model checkpoint give clear errors without
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 from pathlib import Path
 
@@ -17,6 +18,7 @@ import pytest
 
 from navagent.cli import main
 from navagent.envs.builtin.episode_gen import write_split
+from navagent.envs.builtin.sim import BuiltinNavEnv, SimConfig
 from navagent.envs.episodes import (
     load_episodes,
     load_gt,
@@ -28,6 +30,7 @@ from navagent.envs.episodes import (
 )
 from navagent.eval.vln import EpisodeFailuresError, EvalConfig, ResultsLog, merge_vln_shards, run_vln_eval
 from navagent.eval.vln.config import EpisodesSection, SimSection
+from navagent.eval.vln.registry import SIMULATORS, Simulator
 from navagent.eval.vln_metrics import SUMMARY_KEYS
 from navagent.model import (
     CheckpointFormatError,
@@ -234,6 +237,18 @@ def test_bad_checkpoint_and_mismatched_resume_leave_results_alone(data_dir, tmp_
         EvalConfig(sim=SimSection(backend="unity"))
     with pytest.raises(FileNotFoundError, match="nowhere"):
         evaluate(tmp_path / "nowhere", out, policy="random")
+
+
+def test_simulator_step_units_are_checked_against_the_agents():
+    assert SIMULATORS["builtin"](EvalConfig(), False).settings["forward_step"] == 0.25
+    for sim_config, shown in (
+        (SimConfig(forward_step=0.3), "30 cm / 15 deg"),
+        (SimConfig(turn_angle_deg=30), "25 cm / 30 deg"),
+    ):
+        with pytest.raises(
+            ValueError, match=f"simulator steps {shown} differ from the agent's 25 cm / 15 deg"
+        ):
+            Simulator(functools.partial(BuiltinNavEnv, sim_config), dataclasses.asdict(sim_config))
 
 
 class RecordingHook:
