@@ -31,16 +31,17 @@ import torch
 from PIL import Image
 from transformers import PrinterCallback, TrainerCallback, TrainingArguments
 
+from navagent.agent.actions import STOP_TEXT, MidLevelAction
 from navagent.benchmarks.report import BenchmarkReport, Measurement
+from navagent.envs.base import Action
 
 BASELINE = "no packing"
-ACTIONS = (
-    "The next action is move forward 75 cm.",
-    "The next action is turn left 30 degree.",
-    "The next action is turn right 15 degree.",
-    "The next action is move forward 25 cm.",
-)
-STOP = "I think I should stop because I have finished the instruction."
+ACTIONS = tuple(  # answers of the generated navigation records, in the agent's language
+    MidLevelAction(kind, amount).to_text()
+    for kind, amount in (
+        (Action.MOVE_FORWARD, 75), (Action.TURN_LEFT, 30), (Action.TURN_RIGHT, 15), (Action.MOVE_FORWARD, 25),
+    )
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -92,7 +93,7 @@ def write_benchmark_corpus(
             pixels = rng.integers(0, 256, size=(64, 64, 3), dtype=np.uint8)
             Image.fromarray(pixels).save(path, quality=85)
             frames.append(f"{episode}/{step}.jpg")
-            answer = STOP if step == length - 1 else ACTIONS[int(rng.integers(len(ACTIONS)))]
+            answer = STOP_TEXT if step == length - 1 else ACTIONS[int(rng.integers(len(ACTIONS)))]
             instruction = f"Walk past the table, turn left at door {episode} and stop by the {step}th lamp."
             records.append(
                 {"video_id": f"{episode}-{step}", "q": instruction, "a": answer, "frames": list(frames)}

@@ -1,14 +1,19 @@
 """Built-in text corpus for training the tiny test tokenizer.
 
-Covers what the tiny model reads and writes: the NaVILA navigation prompt, the 10 action sentences, VQA-style
-questions and answers, and instruction-like sentences about rooms, furniture, colours and turns. Everything is
-enumerated deterministically (no randomness); callers may append their own texts (e.g. generated instructions).
+Covers what the tiny model reads and writes: the NaVILA navigation prompt and the 10 action sentences (both
+taken from ``navagent.agent``, their one source), VQA-style questions and answers, and instruction-like
+sentences about rooms, furniture, colours and turns. Everything is enumerated deterministically (no
+randomness); callers may append their own texts (e.g. generated instructions). The tokenizer trained on it is
+pinned by ``tests/navagent/test_model_tiny.py`` (vocabulary digest and a few tokenised strings).
 """
 
 from __future__ import annotations
 
 from itertools import product
 
+from navagent.agent.actions import FORWARD_CHOICES_CM, TURN_CHOICES_DEGREES, MidLevelAction
+from navagent.agent.prompts import IMAGE_PLACEHOLDER, navigation_prompt
+from navagent.envs.base import Action
 from navagent.model.chat_format import LLAMA3_SYSTEM
 
 ROOMS = (
@@ -76,18 +81,15 @@ TURNS = ("turn left", "turn right", "go straight", "turn around", "veer left", "
 ORDINALS = ("first", "second", "third", "last", "next")
 NUMBERS = ("one", "two", "three", "four", "five", "1", "2", "3", "4", "5", "6", "7", "8", "9", "10")
 
-ACTION_SENTENCES = (
-    *(f"The next action is move forward {cm} cm." for cm in (25, 50, 75)),
-    *(f"The next action is turn left {deg} degree." for deg in (15, 30, 45)),
-    *(f"The next action is turn right {deg} degree." for deg in (15, 30, 45)),
-    "I think I should stop because I have finished the instruction.",
-)
-
-_NAVIGATION_PROMPT = (
-    "Imagine you are a robot programmed for navigation tasks. You have been given a video of historical "
-    'observations {history}, and current observation <image>\n. Your assigned task is: "{instruction}" '
-    "Analyze this series of images to decide your next action, which could be turning left or right by a "
-    "specific degree, moving forward a certain distance, or stop if the task is completed."
+ACTION_SENTENCES = tuple(  # the 10 sentences the agent speaks (navagent.agent.actions), in a fixed order
+    MidLevelAction(kind, amount).to_text()
+    for kind, amounts in (
+        (Action.MOVE_FORWARD, FORWARD_CHOICES_CM),
+        (Action.TURN_LEFT, TURN_CHOICES_DEGREES),
+        (Action.TURN_RIGHT, TURN_CHOICES_DEGREES),
+        (Action.STOP, (0,)),
+    )
+    for amount in amounts
 )
 
 
@@ -126,10 +128,9 @@ def vqa_sentences() -> list[str]:
 def navigation_prompt_chunks(num_frames: int = 8) -> list[str]:
     """The NaVILA navigation prompt, filled with a few instructions, cut at its `<image>` slots (the slots
     themselves are never tokenised)."""
-    history = "<image>\n" * (num_frames - 1)
     chunks = []
     for text in instruction_sentences()[::97]:
-        chunks += _NAVIGATION_PROMPT.format(history=history, instruction=text).split("<image>")
+        chunks += navigation_prompt(text, num_frames).split(IMAGE_PLACEHOLDER)
     return chunks
 
 

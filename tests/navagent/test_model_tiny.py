@@ -1,6 +1,8 @@
 """Tiny model preset: typed YAML spec, tokenizer, builder determinism."""
 
 import dataclasses
+import hashlib
+import json
 
 import pytest
 import torch
@@ -47,6 +49,23 @@ def test_tokenizer_training_is_deterministic_and_extensible(tiny_tokenizer):
     assert len(extended("xylophone podium", add_special_tokens=False).input_ids) < len(
         tiny_tokenizer("xylophone podium", add_special_tokens=False).input_ids
     )
+
+
+# the tokenizer as trained on the corpus of commit e01f234 (before the corpus took its navigation prompt and
+# action sentences from navagent.agent): shipped tiny checkpoints depend on these ids
+PINNED_VOCAB_SHA256 = "2b1e3ee8ec16ec6cc475afb7fe836751b721a6df6a99aa81f8f256dfec3a6c6b"
+PINNED_IDS = {
+    "The next action is turn left 30 degree.": [462, 281, 422, 295, 304, 320, 610, 472, 19],
+    "Walk into the kitchen and stop next to the red sofa.": [289, 290, 264, 438, 271, 282, 281, 284, 264, 346, 499, 19],
+    "I think I should stop because I have finished the instruction.": [46, 724, 323, 725, 282, 732, 323, 597, 731, 264, 730, 19],
+}  # fmt: skip
+
+
+def test_tokenizer_is_unchanged_by_where_the_corpus_takes_its_text(tiny_tokenizer):
+    vocab = json.dumps(sorted(tiny_tokenizer.get_vocab().items()))
+    assert hashlib.sha256(vocab.encode()).hexdigest() == PINNED_VOCAB_SHA256
+    for text, ids in PINNED_IDS.items():
+        assert tiny_tokenizer(text, add_special_tokens=False).input_ids == ids
 
 
 def test_tiny_model_is_small_and_seeded(tiny_model, tiny_tokenizer):
