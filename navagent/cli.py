@@ -22,6 +22,7 @@ def _cmd_demo(args: argparse.Namespace) -> None:
         fps=args.fps,
         seed=args.seed,
         max_steps=args.max_steps,
+        dtype=args.dtype,
     )
     print(format_demo_result(result))
 
@@ -32,8 +33,9 @@ _EVAL_VLN_FLAGS = {
     "source": "episodes.source", "languages": "episodes.languages", "max_episodes": "episodes.max_episodes",
     "sim": "sim.backend", "scenes_dir": "sim.scenes_dir", "habitat_simulator": "sim.habitat_simulator",
     "max_steps": "sim.max_steps", "num_envs": "num_envs", "shard": "shard", "dtw": "dtw", "out": "out_dir",
-    "video": "video",
+    "video": "video", "dtype": "dtype",
 }  # fmt: skip
+_DTYPE_HELP = "model dtype (default: float16 for VILA/NaVILA directories on a GPU, float32 on the CPU)"
 
 
 def _cmd_eval_vln(args: argparse.Namespace) -> None:
@@ -359,13 +361,15 @@ def build_parser() -> argparse.ArgumentParser:
         prog="navagent", description="Vision-and-language navigation with a VILA-style video VLM."
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    from navagent.eval.vln.config import DTYPE_NAMES
+    from navagent.eval.vln.registry import EPISODE_SOURCES, POLICIES, SIMULATORS
 
     demo = commands.add_parser(
         "demo", help="run one episode and write an MP4 (view, map, instruction, model text, metrics) + PNG"
     )
     demo.add_argument("--checkpoint", type=Path, help="model directory (navagent or VILA format)")
     demo.add_argument(
-        "--policy", choices=["random", "forward", "oracle"], help="a baseline instead of a model"
+        "--policy", choices=sorted(set(POLICIES) - {"checkpoint"}), help="a baseline instead of a model"
     )
     demo.add_argument(
         "--episodes", type=Path, help="episode file or data root (default: a generated episode)"
@@ -379,6 +383,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--seed", type=_non_negative_int, default=0, help="picks the generated episode; seeds baselines"
     )
     demo.add_argument("--max-steps", type=_positive_int, default=500)
+    demo.add_argument("--dtype", choices=DTYPE_NAMES, help=_DTYPE_HELP)
     demo.set_defaults(func=_cmd_demo)
 
     data = commands.add_parser("data", help="generate data sets").add_subparsers(
@@ -523,8 +528,6 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate = commands.add_parser("eval", help="evaluation").add_subparsers(
         dest="eval_command", required=True
     )
-    from navagent.eval.vln.registry import EPISODE_SOURCES, POLICIES, SIMULATORS
-
     vln = evaluate.add_parser(
         "vln",
         help="closed-loop VLN-CE evaluation (batched, sharded, resumable) of a checkpoint or a baseline",
@@ -561,6 +564,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     vln.add_argument("--video", action="store_true", help="also write OUT/videos/EPISODE.mp4")
     vln.add_argument("--dtw", choices=["exact", "fastdtw"])
+    vln.add_argument("--dtype", choices=DTYPE_NAMES, help=_DTYPE_HELP)
     vln.add_argument("--out", type=_out_folder, help="output folder (default: runs/eval)")
     vln.add_argument(
         "--overwrite",

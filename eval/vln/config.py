@@ -17,6 +17,11 @@ from typing import Any
 from navagent.train.config import ConfigError, _build, load_yaml_file, parse_overrides
 
 DTW_MODES = ("exact", "fastdtw")
+DTYPE_NAMES = (
+    "bfloat16",
+    "float16",
+    "float32",
+)  # navagent.model.loading.DTYPES (not imported: no torch here)
 RUNTIME_KEYS = ("out_dir", "num_envs", "shard", "video", "device", "episodes.max_episodes")
 
 
@@ -51,7 +56,9 @@ class EvalConfig:
     """One evaluation run. ``policy``: ``checkpoint`` (the model in ``checkpoint``; null: the shipped
     default), ``random``, ``forward`` or ``oracle``; ``seed`` seeds the baselines; ``agent`` holds ``NavAgent``
     options (e.g. ``max_new_tokens``); ``shard``: ``"i/n"`` (null: torchrun's RANK/WORLD_SIZE, else all);
-    ``device``: null picks ``cuda:$LOCAL_RANK`` when CUDA is available, else the CPU."""
+    ``device``: null picks ``cuda:$LOCAL_RANK`` when CUDA is available, else the CPU; ``dtype`` (float32,
+    float16, bfloat16) of the model, null: float32 on the CPU, float16 for VILA/NaVILA directories on a GPU,
+    else the stored one (run.json records the one used)."""
 
     out_dir: str = "runs/eval"
     policy: str = "checkpoint"
@@ -64,6 +71,7 @@ class EvalConfig:
     dtw: str = "exact"
     video: bool = False
     device: str | None = None
+    dtype: str | None = None
     agent: dict[str, int | float | bool | str | None] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -78,6 +86,8 @@ class EvalConfig:
                 raise ValueError(f"{name} must be one of {sorted(registry)}, got {value!r}")
         if self.checkpoint is not None and self.policy != "checkpoint":
             raise ValueError(f"checkpoint is set but policy is {self.policy!r}: give either, not both")
+        if self.dtype is not None and self.dtype not in DTYPE_NAMES:
+            raise ValueError(f"dtype must be one of {DTYPE_NAMES} or null, got {self.dtype!r}")
         if self.dtw not in DTW_MODES:
             raise ValueError(f"dtw must be one of {DTW_MODES}, got {self.dtw!r}")
         for name, value in (("num_envs", self.num_envs), ("sim.max_steps", self.sim.max_steps)):

@@ -179,20 +179,47 @@ def resolve_checkpoint(checkpoint: str | Path | None, default: Path = DEFAULT_CH
     return default
 
 
+def agent_device(device: str | None) -> str:
+    """``device``, or ``cuda:$LOCAL_RANK`` (torchrun: one GPU per process; else ``cuda:0``) when CUDA is
+    available, else the CPU."""
+    if device is not None:
+        return device
+    import torch
+
+    return f"cuda:{os.environ.get('LOCAL_RANK', '0')}" if torch.cuda.is_available() else "cpu"
+
+
+def agent_dtype(checkpoint: str | Path | None, device: str | None, dtype: str | None) -> str | None:
+    """The dtype the agent is loaded in: ``dtype`` (float32 / float16 / bfloat16), else the default of
+    ``navagent.model.loading.default_dtype`` (float32 on the CPU, float16 for VILA directories on a GPU,
+    None: the stored dtype). Recorded in run.json."""
+    from navagent.model.loading import default_dtype, parse_dtype
+
+    if dtype is not None:
+        return str(parse_dtype(dtype)).removeprefix("torch.")
+    chosen = default_dtype(resolve_checkpoint(checkpoint), agent_device(device))
+    return None if chosen is None else str(chosen).removeprefix("torch.")
+
+
 def load_agent_policy(
-    checkpoint: str | Path | None, *, device: str | None = None, agent_options: dict | None = None
+    checkpoint: str | Path | None,
+    *,
+    device: str | None = None,
+    dtype: str | None = None,
+    agent_options: dict | None = None,
 ) -> AgentPolicy:
-    """The agent loaded from a checkpoint directory (None: the shipped default). ``agent_options`` go to
-    ``NavAgent`` (frames per decision default to the model config's ``num_video_frames``). ``device``
-    defaults to ``cuda:$LOCAL_RANK`` (or ``cuda:0``) when CUDA is available, else the CPU. A directory that
-    is not a navagent/VILA model raises ``CheckpointFormatError``."""
+    """The agent loaded from a checkpoint directory (None: the shipped default) in ``agent_dtype``.
+    ``agent_options`` go to ``NavAgent`` (frames per decision default to the model config's
+    ``num_video_frames``); ``device``: see ``agent_device``. A directory that is not a navagent/VILA model
+    raises ``CheckpointFormatError``."""
     from navagent.agent.policy import NavAgent
     from navagent.model import load_model_and_processor
+    from navagent.model.loading import parse_dtype
 
     directory = resolve_checkpoint(checkpoint).resolve()
-    if device is None:  # torchrun: one GPU per process (LOCAL_RANK)
-        import torch
-
-        device = f"cuda:{os.environ.get('LOCAL_RANK', '0')}" if torch.cuda.is_available() else "cpu"
-    model, processor = load_model_and_processor(directory, device=device)
+    device = agent_device(device)
+    chosen = agent_dtype(directory, device, dtype)
+    model, processor = load_model_and_processor(
+        directory, dtype=None if chosen is None else parse_dtype(chosen), device=device
+    )
     return AgentPolicy(NavAgent(model, processor, **(agent_options or {})), name=f"checkpoint:{directory}")

@@ -111,7 +111,9 @@ def _episodes_dir(config: EvalConfig) -> str:
 
 
 POLICIES: dict[str, Callable[[EvalConfig], Policy]] = {
-    "checkpoint": lambda c: load_agent_policy(c.checkpoint, device=c.device, agent_options=c.agent),
+    "checkpoint": lambda c: load_agent_policy(
+        c.checkpoint, device=c.device, dtype=c.dtype, agent_options=c.agent
+    ),
     "random": lambda c: RandomPolicy(c.seed),
     "forward": lambda c: ForwardPolicy(c.seed),
     "oracle": lambda c: OraclePolicy(builtin_sim_config(c, render=False)),

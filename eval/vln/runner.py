@@ -42,7 +42,7 @@ from navagent.eval.vln.inputs import (
     shard_from_environment,
 )
 from navagent.eval.vln.loop import EpisodeHook, evaluate_episodes
-from navagent.eval.vln.policies import Policy, resolve_checkpoint
+from navagent.eval.vln.policies import Policy, agent_dtype, resolve_checkpoint
 from navagent.eval.vln.registry import EPISODE_SOURCES, POLICIES, SIMULATORS
 from navagent.eval.vln.results import (
     ResultsFileError,
@@ -222,6 +222,13 @@ def _input_fingerprint(config: EvalConfig, source: EpisodeSource) -> dict:
     return fingerprint
 
 
+def _model_dtype(config: EvalConfig) -> str | None:
+    """The dtype the checkpoint policy's model runs in ("stored": the checkpoint's own); None for baselines."""
+    if config.policy != "checkpoint":
+        return None
+    return agent_dtype(config.checkpoint, config.device, config.dtype) or "stored"
+
+
 def _run_config(config: EvalConfig, policy: Policy, source: EpisodeSource, sim_settings: dict) -> dict:
     """What run.json records: the settings that determine the results (policy, episode files, simulator
     settings, DTW, the config without its runtime keys) and the inputs' fingerprint, compared on resume;
@@ -233,6 +240,7 @@ def _run_config(config: EvalConfig, policy: Policy, source: EpisodeSource, sim_s
         "split": source.split,
         "sim": {"backend": config.sim.backend, **sim_settings},
         "dtw": config.dtw,
+        "model_dtype": _model_dtype(config),
         "settings": result_settings(config),
         "inputs": _input_fingerprint(config, source),
     }

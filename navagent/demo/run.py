@@ -34,7 +34,7 @@ from navagent.envs.vector import VectorNavEnv
 from navagent.eval.report import episode_file_stem
 from navagent.eval.vln.config import EvalConfig, SimSection
 from navagent.eval.vln.loop import evaluate_episodes
-from navagent.eval.vln.policies import Policy
+from navagent.eval.vln.policies import Policy, agent_dtype
 from navagent.eval.vln.registry import POLICIES
 from navagent.fileio import write_json_atomic
 
@@ -115,15 +115,19 @@ def load_demo_episode(
     return DemoEpisode(episode, _truth(episode, truths), str(path))
 
 
-def load_demo_policy(checkpoint: Path | None, policy: str | None, seed: int, sim_config: SimConfig) -> Policy:
-    """The agent of ``checkpoint`` or the baseline ``policy`` (``registry.POLICIES``); with neither, the
-    shipped default checkpoint (whose loader names ``--checkpoint`` / ``--policy`` while none is shipped)."""
+def load_demo_policy(
+    checkpoint: Path | None, policy: str | None, seed: int, sim_config: SimConfig, dtype: str | None = None
+) -> Policy:
+    """The agent of ``checkpoint`` (in ``dtype``; None: ``EvalConfig``'s default) or the baseline ``policy``
+    (``registry.POLICIES``); with neither, the shipped default checkpoint (whose loader names ``--checkpoint`` /
+    ``--policy`` while none is shipped)."""
     if checkpoint is not None and policy is not None:
         raise ValueError(f"give a checkpoint or a policy, not both (got {checkpoint} and {policy!r})")
     config = EvalConfig(
         policy=policy or "checkpoint",
         checkpoint=None if checkpoint is None else str(checkpoint),
         seed=seed,
+        dtype=dtype,
         sim=SimSection(width=sim_config.width, height=sim_config.height, max_steps=sim_config.max_steps),
     )
     return POLICIES[config.policy](config)
@@ -147,11 +151,13 @@ def run_demo(
     seed: int = 0,
     progress: bool = True,
     max_steps: int = 500,
+    dtype: str | None = None,
 ) -> dict:
     """Run one episode and write ``demo_ID.mp4``, ``demo_ID.png`` and ``demo_ID.json`` into ``out_dir``.
 
     size: side of the egocentric view in pixels (what the policy sees); fps: video frame rate; seed: picks
-    the generated episode and seeds the random/forward baselines; max_steps: the episode's step limit.
+    the generated episode and seeds the random/forward baselines; max_steps: the episode's step limit; dtype:
+    the model's (float32 / float16 / bfloat16; None: float16 for VILA directories on a GPU, float32 on the CPU).
     Returns ``video``, ``last_frame``, ``record`` (paths), ``episode_id``, ``scene_id``, ``policy``,
     ``episodes`` (the source), ``instruction``, ``steps``, ``stopped``, ``frames``, ``frame_shape``
     (H, W), ``fps`` and ``metrics`` (``EpisodeMetrics`` fields; non-finite distances as None).
@@ -161,7 +167,7 @@ def run_demo(
     layout = FrameLayout.for_view_size(size)
     sim_config = SimConfig(width=size, height=size, max_steps=max_steps)
     demo = load_demo_episode(episodes, split, episode_id, seed)
-    agent = load_demo_policy(checkpoint, policy, seed, sim_config)
+    agent = load_demo_policy(checkpoint, policy, seed, sim_config, dtype)
     label = policy if policy is not None else "policy"
     out_dir = Path(out_dir)
     with BuiltinNavEnv(sim_config) as env:
@@ -184,6 +190,7 @@ def run_demo(
         "frames": steps + hook.hold_frames,
         "frame_shape": (layout.height, layout.width),
         "fps": fps,
+        "dtype": None if policy is not None else agent_dtype(checkpoint, None, dtype) or "stored",
         "metrics": record["metrics"],
     }
     demo_fields = {k: str(v) if isinstance(v, Path) else v for k, v in result.items() if k != "metrics"}

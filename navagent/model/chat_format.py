@@ -90,6 +90,18 @@ def chat_add_special_tokens(chat_format: str) -> bool:
     return chat_format == "llama_3"
 
 
+def leading_bos(ids: Sequence[int], bos_id: int | None) -> int:
+    """How many ``bos_id`` tokens ``ids`` starts with (0 when the tokenizer has no BOS).
+
+    >>> leading_bos([0, 0, 7, 0], 0), leading_bos([7], 0), leading_bos([0], None)
+    (2, 0, 0)
+    """
+    count = 0
+    while bos_id is not None and count < len(ids) and ids[count] == bos_id:
+        count += 1
+    return count
+
+
 def _check_messages(messages: Sequence[Message]) -> None:
     if not messages:
         raise ValueError("a conversation needs at least one message")

@@ -19,11 +19,13 @@ from navagent.eval.vln.policies import (
     ForwardPolicy,
     OraclePolicy,
     RandomPolicy,
+    agent_dtype,
     load_agent_policy,
     resolve_checkpoint,
 )
 from navagent.eval.vln.registry import POLICIES
 from navagent.model import CheckpointFormatError, build_tiny_model, build_tiny_processor, build_tiny_tokenizer
+from navagent.model.vila_format import VILA_MODEL_TYPES
 
 
 @pytest.fixture(scope="module")
@@ -138,3 +140,16 @@ def test_shards_and_selection(episodes):
     assert [e.episode_id for e in select_episodes(episodes, None, (1, 2))] == ids[1::2]
     with pytest.raises(ValueError, match="max_episodes"):
         select_episodes(episodes, 0, None)
+
+
+def test_model_dtype_defaults_and_choices(tmp_path):
+    vila, native = tmp_path / "vila", tmp_path / "native"
+    for directory, model_type in ((vila, VILA_MODEL_TYPES[0]), (native, "navagent_vlm")):
+        directory.mkdir()
+        (directory / "config.json").write_text(json.dumps({"model_type": model_type}))
+    assert agent_dtype(vila, "cuda:0", None) == "float16"  # NaVILA's own evaluation dtype
+    assert agent_dtype(vila, "cpu", None) == agent_dtype(native, "cpu", None) == "float32"
+    assert agent_dtype(native, "cuda:0", None) is None  # the stored dtype
+    assert agent_dtype(vila, "cuda:0", "bfloat16") == "bfloat16"
+    with pytest.raises(ValueError, match="dtype must be one of"):
+        EvalConfig(dtype="fp8")

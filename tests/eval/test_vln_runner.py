@@ -321,3 +321,5 @@ def test_batched_model_run_records_every_model_output(data_dir, tiny_checkpoint,
     assert summary["model_queries"] == 15
     assert summary["invalid_rate"] == summary["invalid_outputs"] / 15
     assert summary["policy"] == f"checkpoint:{tiny_checkpoint.resolve()}"
+    run = json.loads((tmp_path / "run.json").read_text())
+    assert run["model_dtype"] == "float32" and run["config"]["dtype"] is None  # CPU default

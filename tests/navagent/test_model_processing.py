@@ -1,5 +1,7 @@
 """Processing: VILA's llama_3 template, <image>-aware tokenisation (double BOS), images, processor save/load."""
 
+import logging
+
 import numpy as np
 import pytest
 import torch
@@ -11,9 +13,11 @@ from navagent.model import (
     IMAGE_TOKEN_INDEX,
     ImagePreprocessor,
     NavVLMProcessor,
+    load_model_and_processor,
     render_llama3,
     tokenize_with_images,
 )
+from navagent.model.loading import check_bos
 
 VILA_LLAMA3_PROMPT = (
     "<|begin_of_text|><|start_header_id|>system<|end_header_id|>\n\nYou are a helpful language and vision "
@@ -65,6 +69,21 @@ def test_tokenisation_rule_double_bos_and_image_slots(tiny_tokenizer, tiny_proce
         + tiny_tokenizer(after, add_special_tokens=False).input_ids
     )
     assert ids == expected
+
+
+def test_load_warns_on_two_bos_and_a_tokenizer_without_its_own_bos_gives_one(tiny_checkpoint_dir, caplog):
+    with caplog.at_level(logging.WARNING, logger="navagent.model.loading"):
+        _, processor = load_model_and_processor(tiny_checkpoint_dir)
+    assert processor.chat_format == "llama_3" and "two BOS ids" in caplog.text
+    assert check_bos(processor) == 2
+    tokenizer = processor.tokenizer
+    tokenizer.add_bos_token = False  # the template's <|begin_of_text|> alone: exactly the rendered text's ids
+    caplog.clear()
+    ids = processor.tokenize(VILA_LLAMA3_PROMPT)
+    before, after = (
+        tokenizer(part, add_special_tokens=False).input_ids for part in VILA_LLAMA3_PROMPT.split("<image>")
+    )
+    assert ids == [*before, IMAGE_TOKEN_INDEX, *after] and check_bos(processor) == 1 and not caplog.records
 
 
 def test_tokenisation_consecutive_and_edge_images(tiny_tokenizer):
