@@ -6,8 +6,8 @@ reply is an ``EnvStep``: the observation plus the geodesic distance to the episo
 inside the worker with that environment's own planner (so the parent never needs the scene).
 
 Workers are started with the ``spawn`` method (a forked child must not inherit a parent's GL context) and
-run with ``LP_NUM_THREADS=0`` and ``OMP_NUM_THREADS=1``: Mesa's software rasterizer then draws in the
-simulator's own thread, so each simulator uses exactly one core. Commands are sent to all addressed workers
+run with ``OMP_NUM_THREADS=1``; the renderer draws in the simulator's own thread
+(``navagent.envs.builtin.renderer.RASTER_THREADS``), so each simulator uses exactly one core. Commands are sent to all addressed workers
 before any reply is read, so the simulators run in parallel. With ``num_envs == 1`` the environment runs in
 this process by default (no pipes, fast start), with identical behaviour.
 
@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from typing_extensions import Self
 
 EnvFactory = Callable[[], NavEnv]
-WORKER_ENVIRONMENT = {"LP_NUM_THREADS": "0", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+WORKER_ENVIRONMENT = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 _POLL_SECONDS = 0.5
 
 

@@ -1,9 +1,10 @@
 """`navagent bench sim`: built-in simulator steps/s.
 
 Every configuration runs the same random walk (forward-biased random actions, never STOP) in the same
-generated house, each measurement in fresh worker processes with ``LP_NUM_THREADS=0`` (Mesa's software
-rasterizer draws in the simulator's own thread: exactly one core per simulator, and faster than handing
-off to one rasterizer thread). Each case is measured ``repeats`` times and the best run is kept. The baseline is RGB 224×224 without depth in one process; the table
+generated house, each measurement in fresh worker processes with the renderer's default rasterizer setting
+(``navagent.envs.builtin.renderer.RASTER_THREADS``: Mesa's software rasterizer draws in the simulator's own
+thread, one core per simulator, as in every other use of the simulator). Each case is measured ``repeats``
+times and the best run is kept. The baseline is RGB 224×224 without depth in one process; the table
 also shows the simulator with rendering switched off (motion + geodesic distance only) and N processes
 running at once (aggregate steps/s).
 """
@@ -106,7 +107,6 @@ def run_sim_benchmark(
     """Measure all cases in this run and return the report (also printed by the CLI)."""
     from navagent.envs.builtin.generator import scene_id_for_index
 
-    os.environ.setdefault("LP_NUM_THREADS", "0")  # inherited by the spawned workers
     processes = processes or max(2, os.cpu_count() or 2)
     cases = [
         SimCase(BASELINE, 224, depth=False),

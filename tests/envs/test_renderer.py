@@ -138,3 +138,22 @@ def test_bad_arguments_and_missing_house():
         HouseRenderer(width=0)
     with HouseRenderer(width=16, height=16) as renderer, pytest.raises(RuntimeError, match="set_house"):
         renderer.render(np.zeros(3), 0.0)
+
+
+def test_raster_threads_come_from_the_renderer_not_the_environment():
+    """A fresh process gets llvmpipe's LP_NUM_THREADS from the renderer's default; an explicit one wins."""
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import os; from navagent.envs.builtin.renderer import HouseRenderer; HouseRenderer(16, 16); "
+        "print(os.environ['LP_NUM_THREADS'])"
+    )
+    clean = {k: v for k, v in os.environ.items() if k != "LP_NUM_THREADS"}
+    for environment, expected in ((clean, "0"), ({**clean, "LP_NUM_THREADS": "2"}, "2")):
+        run = subprocess.run(
+            [sys.executable, "-c", code], check=False, env=environment, capture_output=True, text=True
+        )
+        assert run.returncode == 0, run.stderr
+        assert run.stdout.split()[-1] == expected
