@@ -17,9 +17,12 @@ import json
 import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any
 
 from navagent.fileio import json_bytes
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
 
 Shard = tuple[int, int]  # (index, count), 0 <= index < count
 
