@@ -35,9 +35,12 @@ def test_checkpoint_records_the_recipe_it_was_trained_with():
     trained = yaml.safe_load((DEFAULT_CHECKPOINT / "train_config.yaml").read_text())
     recipe = yaml.safe_load(RECIPE.read_text())
     assert trained["data"]["mixture"] == recipe["data"]["mixture"]
-    assert trained["model"]["tiny"].endswith(Path(recipe["model"]["tiny"]).name)
-    for key in ("learning_rate", "lr_scheduler", "precision"):
+    assert trained["model"]["path"] and trained["data"]["feature_cache"]  # stage-0 tower, cached features
+    for key in ("stop_weight", "max_length"):
+        assert trained["data"][key] == recipe["data"][key]
+    for key in ("learning_rate", "lr_scheduler", "precision", "max_steps", "batch_size", "freeze_vision_tower"):
         assert trained["train"][key] == recipe["train"][key]
+    assert (DEFAULT_CHECKPOINT / "tower_probes.json").is_file()  # stage 0's probes on unseen houses
 
 
 @pytest.fixture(scope="module")
