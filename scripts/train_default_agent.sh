@@ -15,8 +15,9 @@
 #   views      stage-0 data: labelled views of train houses (and unseen houses for the probes)
 #   tower      stage 0: the nav-conv tower pretrained on the views + easy-vqa (probes on unseen houses)
 #   features   stage 1: the frozen tower's outputs for every frame (+ mirrored twin), fp16 on disk
-#   bc         stage 2: behaviour cloning of the LM + projector on cached features (mirrored, STOP weighted)
-#   ship       RUN/final = the bc model (+ recipe files); SHIP=1 copies it to checkpoints/navagent-default
+#   bc         stage 2: behaviour cloning of the LM + projector on cached features (mirrored, STOP weighted 3x)
+#   bc_stop    stage 2b: 2,000 more steps at a lower rate with STOP weighted 8x (after bc the agent never stops)
+#   ship       RUN/final = the bc_stop model (+ recipe files); SHIP=1 copies it to checkpoints/navagent-default
 set -euo pipefail
 
 DATA=${1:-data/default-agent}
@@ -76,28 +77,35 @@ tower() {
   echo "$(date -u +%FT%TZ) tower probes (unseen houses): $(tr -d '\n ' < "$RUN/tower/probes.json")" >> "$LOG"
 }
 
-bc_overrides() {
-  local extra=(--model.path "$RUN/tower" --data.root "$DATA" --data.feature_cache "$DATA/features"
-               --train.output_dir "$RUN/bc")
-  [[ -n "$BC_STEPS" ]] && extra+=(--train.max_steps "$BC_STEPS")
-  printf '%s\n' "${extra[@]}"
+data_overrides() {  # the run's data root and cache (the configs' defaults are data/default-agent/...)
+  printf '%s\n' --data.root "$DATA" --data.feature_cache "$DATA/features"
 }
 
 features() {
-  mapfile -t extra < <(bc_overrides)
-  navagent data features configs/train/default-agent.yaml "${extra[@]}"
+  mapfile -t extra < <(data_overrides)
+  navagent data features configs/train/default-agent.yaml --model.path "$RUN/tower" "${extra[@]}"
+}
+
+train_2proc() {  # two processes, one core each (DDP over gloo): twice the samples/s of one 2-thread process
+  torchrun --nproc_per_node 2 --master_port "${MASTER_PORT:-29531}" "$(command -v navagent)" train "$@"
 }
 
 bc() {
-  mapfile -t extra < <(bc_overrides)
-  # two processes, one core each (DDP over gloo): twice the samples/s of one process with two threads
-  torchrun --nproc_per_node 2 --master_port "${MASTER_PORT:-29531}" "$(command -v navagent)" train \
-    configs/train/default-agent.yaml "${extra[@]}"
+  mapfile -t extra < <(data_overrides)
+  [[ -n "$BC_STEPS" ]] && extra+=(--train.max_steps "$BC_STEPS")
+  train_2proc configs/train/default-agent.yaml --model.path "$RUN/tower" --train.output_dir "$RUN/bc" "${extra[@]}"
+}
+
+bc_stop() {
+  mapfile -t extra < <(data_overrides)
+  train_2proc configs/train/default-agent-stop.yaml --model.path "$RUN/bc/final" \
+    --train.output_dir "$RUN/bc_stop" "${extra[@]}"
 }
 
 ship() {
-  rm -rf "$RUN/final.tmp" && cp -r "$RUN/bc/final" "$RUN/final.tmp"
-  cp configs/train/default-agent.yaml "$RUN/final.tmp/recipe.yaml"
+  rm -rf "$RUN/final.tmp" && cp -r "$RUN/bc_stop/final" "$RUN/final.tmp"
+  cp configs/train/default-agent-stop.yaml "$RUN/final.tmp/recipe.yaml"
+  cp configs/train/default-agent.yaml "$RUN/final.tmp/recipe_bc.yaml"
   cp "$RUN/tower/tower_pretrain.yaml" "$RUN/final.tmp/tower_recipe.yaml"
   cp "$RUN/tower/probes.json" "$RUN/final.tmp/tower_probes.json"
   rm -rf "$RUN/final" && mv "$RUN/final.tmp" "$RUN/final"
@@ -121,6 +129,9 @@ evaluate() {
       --frames-root "$DATA/heldout_nav/frames" --max-records 600 --out "$RUN/eval/actions_$split.json"
   done
   navagent eval vqa --tasks easyvqa --checkpoint "$RUN/final" --out "$RUN/eval/vqa_easyvqa"
+  navagent data sceneqa --split test --seed 0 --out "$DATA/sceneqa"
+  navagent eval vqa --tasks sceneqa --checkpoint "$RUN/final" \
+    --file "sceneqa.annotations=$DATA/sceneqa/test/sceneqa_test.json" --out "$RUN/eval/vqa_sceneqa"
 }
 
 recipe_start=$SECONDS
@@ -134,6 +145,7 @@ wait "$nav_pid"
 wait "$tower_pid"
 stage features features
 stage bc bc
+stage bc_stop bc_stop
 stage ship ship
 echo "$(date -u +%FT%TZ) recipe (this invocation): $((SECONDS - recipe_start)) s" | tee -a "$LOG"
 if [[ $EVAL == 1 ]]; then stage eval evaluate; fi

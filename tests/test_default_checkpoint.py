@@ -18,7 +18,7 @@ from navagent.eval.vln.policies import DEFAULT_CHECKPOINT
 from navagent.model import NavVLMForCausalLM, load_model_and_processor
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-RECIPE = REPO_ROOT / "configs" / "train" / "default-agent.yaml"
+RECIPE = REPO_ROOT / "configs" / "train" / "default-agent-stop.yaml"  # the last training stage
 MAX_BYTES = 50 * 2**20
 PICKLE_SUFFIXES = {".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".npy", ".npz"}
 
