@@ -121,6 +121,11 @@ def config_to_dict(config: EvalConfig) -> dict[str, Any]:
 def result_settings(config: EvalConfig) -> dict[str, Any]:
     """The config without ``RUNTIME_KEYS``: what a resumed run must share with the results on disk."""
     settings = config_to_dict(config)
+    # the same files named relatively or absolutely are the same run (their contents are hashed separately)
+    for section, key in ((None, "checkpoint"), ("episodes", "dir"), ("sim", "scenes_dir")):
+        target = settings if section is None else settings.get(section, {})
+        if isinstance(target.get(key), str):
+            target[key] = str(Path(target[key]).resolve())
     for key in RUNTIME_KEYS:
         *sections, name = key.split(".")
         target = settings

@@ -102,3 +102,12 @@ def test_out_pointing_at_a_file_is_refused(tmp_path):
     with pytest.raises(NotADirectoryError, match="must be a folder"):
         run_vln_eval(config(data, out, policy="forward"), progress=False)
     assert out.read_text() == "keep me"
+
+
+def test_the_same_episodes_named_relatively_or_absolutely_resume(tmp_path, monkeypatch):
+    data, out = tmp_path / "ep", tmp_path / "out"
+    write_split(data, SPLIT, num_scenes=1, per_scene=3, seed=3, progress=False)
+    monkeypatch.chdir(tmp_path)
+    run_vln_eval(config(Path("ep"), out, max_episodes=2, policy="oracle"), progress=False)
+    summary = run_vln_eval(config(data.resolve(), out, policy="oracle"), progress=False)  # absolute: resumes
+    assert summary["episodes"] == 3 and len(metrics_by_episode(out)) == 3
