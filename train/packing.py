@@ -21,6 +21,8 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from navagent.model import MultimodalInputs
+
 
 def pack_rows(lengths: Sequence[int], capacity: int) -> list[list[int]]:
     """Rows of sample indices: as many rows as `pack_first_fit` needs, balanced longest-first onto the
@@ -67,14 +69,10 @@ def packed_position_ids(segment_lengths: Sequence[Sequence[int]], row_length: in
     return torch.stack(rows).long()
 
 
-def forward_packed(model: nn.Module, core: nn.Module, inputs: dict, **loss_kwargs):
-    """Loss and logits of a packed batch.
-
-    model: what the trainer calls (possibly a PeftModel / DeepSpeed engine around `core`).
-    core: the `NavVLMForCausalLM` inside it (used to embed and splice the images).
-    inputs: the collator's batch with `position_ids` (B, L'), L' = the spliced row length.
-    """
-    position_ids = inputs["position_ids"]
+def splice_batch(core: nn.Module, inputs: dict) -> tuple[MultimodalInputs, dict]:
+    """Embed and splice a collator batch with `core` (the `NavVLMForCausalLM`); returns the spliced inputs and
+    the attention arguments for the LM call: the spliced attention mask, or for a packed batch (`position_ids`
+    (B, L') in `inputs`) no mask and those positions (sample boundaries come from the position resets)."""
     spliced = core.prepare_multimodal_inputs(
         inputs["input_ids"],
         inputs["attention_mask"],
@@ -83,16 +81,29 @@ def forward_packed(model: nn.Module, core: nn.Module, inputs: dict, **loss_kwarg
         padding_side="right",
         vision_features=inputs.get("vision_features"),
     )
+    position_ids = inputs.get("position_ids")
+    if position_ids is None:
+        return spliced, {"attention_mask": spliced.attention_mask}
     if spliced.inputs_embeds.shape[:2] != position_ids.shape:
         raise ValueError(
             f"packed batch: position_ids {tuple(position_ids.shape)} do not match the spliced sequence "
             f"{tuple(spliced.inputs_embeds.shape[:2])}; was the collator built with the model's tokens_per_image?"
         )
+    return spliced, {"attention_mask": None, "position_ids": position_ids.to(spliced.inputs_embeds.device)}
+
+
+def forward_packed(model: nn.Module, core: nn.Module, inputs: dict, **loss_kwargs):
+    """Loss and logits of a packed batch.
+
+    model: what the trainer calls (possibly a PeftModel / DeepSpeed engine around `core`).
+    core: the `NavVLMForCausalLM` inside it (used to embed and splice the images).
+    inputs: the collator's batch with `position_ids` (B, L'), L' = the spliced row length.
+    """
+    spliced, attention = splice_batch(core, inputs)
     return model(
         inputs_embeds=spliced.inputs_embeds,
-        attention_mask=None,
-        position_ids=position_ids.to(spliced.inputs_embeds.device),
         labels=spliced.labels,
         use_cache=False,
+        **attention,
         **loss_kwargs,
     )

@@ -9,6 +9,7 @@
 * With the collator's answer annotations (`navagent.train.answer_tokens`), the loss is the token
   cross-entropy with per-token weights (e.g. STOP answers weighted up), and ``decision_nats`` — the loss of
   the decision tokens per navigation answer — is logged beside it.
+* A frozen vision tower stays in eval mode (BatchNorm statistics of conv towers do not move).
 * Batches without images still run a black frame through the vision tower and projector (contributing
   0 to the loss) when training on several processes, so every rank calls the same modules: ZeRO-3 gathers
   stay in step and DDP sees every parameter used.
@@ -37,7 +38,7 @@ from navagent.train.collate import (
     LABEL_WEIGHTS_KEY,
     CollatorStats,
 )
-from navagent.train.packing import forward_packed
+from navagent.train.packing import forward_packed, splice_batch
 
 MODEL_PARTS = ("vision_tower", "mm_projector", "llm")
 _WRAPPER_PREFIXES = ("module.", "base_model.model.", "_orig_mod.")
@@ -79,6 +80,14 @@ def unwrap_navvlm(model: nn.Module) -> nn.Module:
             model = model.module
         else:
             return model
+
+
+def _keep_frozen_tower_in_eval(model: nn.Module) -> None:
+    """A frozen vision tower runs in eval mode while the rest trains: the Trainer switches the whole model to
+    train mode every step, which would let a conv tower's BatchNorm statistics drift (and break cached features)."""
+    tower = unwrap_navvlm(model).vision_tower
+    if model.training and tower.training and not any(p.requires_grad for p in tower.parameters()):
+        tower.eval()
 
 
 class EpochLengthGroupedSampler(Sampler[int]):
@@ -175,6 +184,7 @@ class NavVLMTrainer(Trainer):
 
     # ---- loss ----
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        _keep_frozen_tower_in_eval(model)
         stats = inputs.pop(BATCH_STATS_KEY, None)
         if stats is not None and model.training:
             self.collator_stats.add(stats.tolist())
@@ -199,26 +209,14 @@ class NavVLMTrainer(Trainer):
 
         The label tokens keep their order through splicing (image positions are never labels), so the k-th
         label token of the spliced batch is the k-th of the collator's (B, L) annotations."""
-        core = unwrap_navvlm(model)
-        packed = "position_ids" in inputs
-        spliced = core.prepare_multimodal_inputs(
-            inputs["input_ids"],
-            inputs["attention_mask"],
-            pixel_values=inputs.get("pixel_values"),
-            labels=inputs["labels"],
-            padding_side="right",
-            vision_features=inputs.get("vision_features"),
-        )
+        spliced, attention = splice_batch(unwrap_navvlm(model), inputs)
         device = spliced.inputs_embeds.device
-        extra = (
-            {"attention_mask": None, "position_ids": inputs["position_ids"].to(device)}
-            if packed
-            else {"attention_mask": spliced.attention_mask}
-        )
         # logits only where some row has a label (the LM head over every position is ~1/5 of the compute)
         next_tokens = spliced.labels[:, 1:]
         keep = (next_tokens != IGNORE_INDEX).any(dim=0).nonzero().flatten()
-        outputs = model(inputs_embeds=spliced.inputs_embeds, use_cache=False, logits_to_keep=keep, **extra)
+        outputs = model(
+            inputs_embeds=spliced.inputs_embeds, use_cache=False, logits_to_keep=keep, **attention
+        )
         targets = next_tokens[:, keep]
         trained = targets != IGNORE_INDEX
         token_loss = F.cross_entropy(outputs.logits[trained].float(), targets[trained], reduction="none")

@@ -131,3 +131,26 @@ def test_a_cache_of_another_tower_or_missing_frames_is_refused(cache_dir, mirror
         elsewhere.load(plain.samples[-1])
     with pytest.raises(FeatureCacheError, match="missing"):
         FeatureCache(tmp_path / "nothing")
+
+
+def test_a_frozen_conv_tower_keeps_its_batchnorm_statistics_while_the_rest_trains(
+    tmp_path, data_root, registry_path
+):
+    from navagent.train.run import train_from_config
+
+    spec_path = REPO_ROOT / "configs" / "model" / "nav-conv.yaml"
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        f"model:\n  tiny: {spec_path}\ndata:\n  registry: {registry_path}\n  root: {data_root}\n  mixture: nav\n"
+        f"train:\n  output_dir: {tmp_path / 'run'}\n  max_steps: 2\n  batch_size: 4\n  learning_rate: 1.0e-2\n"
+        "  freeze_vision_tower: true\n  use_cpu: true\n  save_steps: 1000\n  report_to: []\n  resume: null\n"
+    )
+    final = train_from_config(config)  # pixel path: the tower runs on every batch
+    spec = load_tiny_model_spec(spec_path)
+    before = build_tiny_model(spec, build_tiny_tokenizer(spec.tokenizer)).vision_tower.state_dict()
+    from navagent.model import load_model_and_processor
+
+    after = load_model_and_processor(final)[0].vision_tower.state_dict()
+    assert any("running_mean" in name for name in before)
+    for name, tensor in before.items():
+        torch.testing.assert_close(after[name], tensor, msg=name)
