@@ -20,17 +20,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from navagent.envs.base import SUCCESS_DISTANCE, Episode
-from navagent.envs.episodes import (
-    GroundTruth,
-    load_episodes,
-    load_gt,
-    load_rxr_episodes,
-    load_rxr_gt,
-    r2r_episodes_path,
-    r2r_gt_path,
-    rxr_episodes_path,
-    rxr_gt_path,
-)
+from navagent.envs.episode_sources import R2RSplit, RxRSplit
+from navagent.envs.episodes import GroundTruth, r2r_episodes_path, rxr_episodes_path
 
 if TYPE_CHECKING:
     from omegaconf import DictConfig
@@ -119,31 +110,27 @@ class HabitatEnvConfig:
             f"no R2R-CE file {r2r} and no RxR-CE file {rxr}: check episodes_dir and split"
         )
 
-    def episode_paths(self) -> list[Path]:
-        """The episode files this config reads (one per RxR role; one for R2R-CE)."""
+    def episode_source(self) -> R2RSplit | RxRSplit:
+        """The episode files this config reads: R2R-CE's, or RxR-CE's of every role filtered to
+        ``languages`` (with navagent's validating readers; the habitat-lab loader applies the same filter)."""
         if self.resolved_dataset == "r2r":
-            return [r2r_episodes_path(self.episodes_dir, self.split)]
-        return [rxr_episodes_path(self.episodes_dir, self.split, role) for role in self.roles]
+            return R2RSplit(self.episodes_dir, self.split)
+        return RxRSplit(self.episodes_dir, self.split, self.languages, self.roles)
+
+    def episode_paths(self) -> list[Path]:
+        return self.episode_source().episode_paths()
 
     def load_episodes(self) -> list[Episode]:
-        """The episodes the environment can run, with navagent's validating readers (same filter as the
-        habitat-lab loader): what the evaluation runner iterates over and passes to ``reset``."""
-        if self.resolved_dataset == "r2r":
-            return load_episodes(self.episode_paths()[0])
-        return [e for path in self.episode_paths() for e in load_rxr_episodes(path, self.languages)]
+        """What the evaluation runner iterates over and passes to ``reset``."""
+        return self.episode_source().load_episodes()
 
     def gt_paths(self) -> list[Path]:
-        """The ground-truth files of ``episode_paths()`` (R2R-CE ``{split}_gt``, RxR-CE ``{split}_{role}_gt``)."""
-        if self.resolved_dataset == "r2r":
-            return [r2r_gt_path(self.episodes_dir, self.split)]
-        return [rxr_gt_path(self.episodes_dir, self.split, role) for role in self.roles]
+        return self.episode_source().gt_paths()
 
     def load_ground_truth(self) -> dict[str, GroundTruth]:
-        """``{episode_id: GroundTruth}`` of every role's file (nDTW's reference paths); R2R-CE's file must
-        have ``actions`` / ``forward_steps``, RxR-CE's only ``locations``."""
-        if self.resolved_dataset == "r2r":
-            return load_gt(self.gt_paths()[0])
-        return {key: truth for path in self.gt_paths() for key, truth in load_rxr_gt(path).items()}
+        """``{episode_id: GroundTruth}`` (nDTW's reference paths); R2R-CE's file must have ``actions`` /
+        ``forward_steps``, RxR-CE's only ``locations``."""
+        return self.episode_source().load_ground_truth()
 
     def resolved_gpu_device_id(self) -> int:
         if self.gpu_device_id is not None:

@@ -1,86 +1,19 @@
 """Inputs of an evaluation run: where episodes and ground truth come from, and which episodes a shard runs.
 
-An ``EpisodeSource`` gives episodes + ground truth: ``R2RSplit`` (``{episodes_dir}/{split}/{split}.json.gz`` and
-its ``_gt`` file) or ``RxRSplit`` (``{split}_guide.json.gz``, language filter); ``registry.EPISODE_SOURCES`` names them.
+An ``EpisodeSource`` (``navagent.envs.episode_sources``: ``R2RSplit``, ``RxRSplit``) gives episodes + ground
+truth; ``registry.EPISODE_SOURCES`` names them.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
 
 from navagent.envs.base import Episode
-from navagent.envs.episodes import (
-    GroundTruth,
-    load_episodes,
-    load_gt,
-    load_rxr_episodes,
-    load_rxr_gt,
-    r2r_episodes_path,
-    r2r_gt_path,
-    rxr_episodes_path,
-    rxr_gt_path,
-)
+from navagent.envs.episode_sources import EpisodeSource, R2RSplit, RxRSplit  # noqa: F401 (re-exported)
+from navagent.envs.episodes import GroundTruth
 from navagent.eval.vln.results import Shard
-
-
-class EpisodeSource(Protocol):
-    """Episodes and their ground truth, e.g. ``navagent.envs.habitat.HabitatEnvConfig`` (R2R-CE or RxR-CE)."""
-
-    split: str
-
-    def episode_paths(self) -> list[Path]: ...
-
-    def gt_paths(self) -> list[Path]: ...
-
-    def load_episodes(self) -> list[Episode]: ...
-
-    def load_ground_truth(self) -> dict[str, GroundTruth]: ...
-
-
-@dataclass(frozen=True)
-class R2RSplit:
-    """The R2R-CE files of ``split`` under ``episodes_dir`` (the default ``EpisodeSource``)."""
-
-    episodes_dir: str | os.PathLike
-    split: str
-
-    def episode_paths(self) -> list[Path]:
-        return [r2r_episodes_path(self.episodes_dir, self.split)]
-
-    def gt_paths(self) -> list[Path]:
-        return [r2r_gt_path(self.episodes_dir, self.split)]
-
-    def load_episodes(self) -> list[Episode]:
-        return load_episodes(self.episode_paths()[0])
-
-    def load_ground_truth(self) -> dict[str, GroundTruth]:
-        return load_gt(self.gt_paths()[0])
-
-
-@dataclass(frozen=True)
-class RxRSplit:
-    """The RxR-CE guide files of ``split`` under ``episodes_dir``, filtered to ``languages`` (None: all)."""
-
-    episodes_dir: str | os.PathLike
-    split: str
-    languages: tuple[str, ...] | None = None
-    role: str = "guide"
-
-    def episode_paths(self) -> list[Path]:
-        return [rxr_episodes_path(self.episodes_dir, self.split, self.role)]
-
-    def gt_paths(self) -> list[Path]:
-        return [rxr_gt_path(self.episodes_dir, self.split, self.role)]
-
-    def load_episodes(self) -> list[Episode]:
-        return load_rxr_episodes(self.episode_paths()[0], self.languages)
-
-    def load_ground_truth(self) -> dict[str, GroundTruth]:
-        return load_rxr_gt(self.gt_paths()[0])
 
 
 def parse_shard(text: str) -> Shard:
