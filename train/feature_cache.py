@@ -27,7 +27,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import torch
-from PIL import Image, ImageOps
+from PIL import Image
 from safetensors.torch import load_file, save_file
 from tqdm import tqdm
 
@@ -183,11 +183,12 @@ def build_feature_cache(
 
 
 def _load_frames(batch: Sequence[tuple[Path | None, bool]], black_size: int) -> list[Image.Image]:
-    images = []
-    for ref, mirrored in batch:
-        (image,) = load_sample_images(Sample("feature-cache", (), (ref,)), black_size)
-        images.append(ImageOps.mirror(image) if mirrored else image)
-    return images
+    """Each (path, mirrored) frame as the collator would load it (`load_sample_images` flips mirrored ones)."""
+    return [
+        image
+        for ref, mirrored in batch
+        for image in load_sample_images(Sample("feature-cache", (), (ref,), mirrored), black_size)
+    ]
 
 
 def _write_atomically(out_dir: Path, features: torch.Tensor, keys: list[str], fingerprint: dict) -> None:

@@ -226,10 +226,10 @@ class NavVLMTrainer(Trainer):
             raise ValueError(f"{token_weights.numel()} label weights for {token_loss.numel()} label tokens")
         denominator = num_items_in_batch if num_items_in_batch is not None else token_loss.numel()
         outputs.loss = (token_loss * token_weights).sum() / denominator
-        if model.training:
+        if model.training:  # summed as tensors: no host sync per step, read at logging time
             decision = decisions[:, 1:].to(device)[original]
-            self.decision_stats[0] += float(token_loss[decision].detach().sum())
-            self.decision_stats[1] += int(answers)
+            self.decision_stats[0] = self.decision_stats[0] + token_loss[decision].detach().sum()
+            self.decision_stats[1] = self.decision_stats[1] + answers
         return outputs
 
     def _vision_path_touch(self, model) -> torch.Tensor:
@@ -263,7 +263,8 @@ class NavVLMTrainer(Trainer):
             logs["non_padding_share"] = round(new.non_padding_share, 4)
             logs["truncated_samples"] = self.collator_stats.truncated
             self._logged_stats = CollatorStats(*(getattr(self.collator_stats, f) for f in BATCH_STATS_FIELDS))
-        if self.decision_stats[1]:
-            logs["decision_nats"] = round(self.decision_stats[0] / self.decision_stats[1], 4)
+        answers = int(self.decision_stats[1])
+        if answers:
+            logs["decision_nats"] = round(float(self.decision_stats[0]) / answers, 4)
             self.decision_stats = [0.0, 0]
         super().log(logs, *args, **kwargs)
