@@ -94,6 +94,7 @@ def _cmd_data_trajectories(args: argparse.Namespace) -> None:
             recovery_per_episode=args.recovery,
             recovery_seed=args.seed,
             max_episodes=args.max_episodes,
+            stop_label_distance=args.stop_label_distance,
             **kwargs,
         )
     )
@@ -329,7 +330,10 @@ def _cmd_data_dagger(args: argparse.Namespace) -> None:
             num_envs=args.num_envs,
             max_episodes=args.max_episodes,
             max_steps=args.max_steps,
+            stop_distance=args.stop_label_distance,
+            shard=args.shard,
         )
+        or "rollouts done; the annotation is written by the shard that finishes last"
     )
 
 
@@ -432,6 +436,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     trajectories.add_argument("--max-episodes", type=_positive_int, default=None)
     trajectories.add_argument(
+        "--stop-label-distance",
+        type=float,
+        default=None,
+        metavar="METRES",
+        help="also label STOP every decision within this geodesic distance of the goal once the route is done "
+        "(goal-region STOP; the walk still ends 0.2 m from the goal; default: off)",
+    )
+    trajectories.add_argument(
         "--rebalance",
         nargs="+",
         metavar="LABEL=COPIES",
@@ -455,6 +467,16 @@ def build_parser() -> argparse.ArgumentParser:
     dagger.add_argument("--num-envs", type=_positive_int, default=8)
     dagger.add_argument("--max-episodes", type=_positive_int, default=None)
     dagger.add_argument("--max-steps", type=_positive_int, default=300, help="low-level steps per rollout")
+    dagger.add_argument(
+        "--stop-label-distance",
+        type=float,
+        default=0.2,
+        metavar="METRES",
+        help="the labelling expert says STOP within this distance of the goal once the route is done (default 0.2)",
+    )
+    dagger.add_argument(
+        "--shard", default=None, help="'i/n': this process's share of the episodes (default: torchrun's RANK)"
+    )
     dagger.set_defaults(func=_cmd_data_dagger)
 
     features = data.add_parser(

@@ -33,13 +33,19 @@ from navagent.agent.actions import merge_low_level_steps
 from navagent.envs.base import AgentState, Episode, Observation
 from navagent.envs.builtin.expert import RouteExpert
 from navagent.envs.builtin.sim import BuiltinNavEnv, Scene, SimConfig
+from navagent.eval.vln.inputs import Shard, parse_shard, shard_from_environment
 from navagent.eval.vln.policies import Decision, Policy
-from navagent.eval.vln.results import ResultsLog
+from navagent.eval.vln.results import ResultsLog, shard_suffix
 from navagent.fileio import json_bytes, write_bytes_atomic
 from navagent.train.trajectories import annotation_path, trajectory_data_root
 from navagent.train.trajectory_frames import encode_jpeg, frame_path, write_file_replacing
 
 RECORDS_LOG = "records.jsonl"  # one line per finished rollout: {"episode_id", "records": [...]}
+
+
+def records_log_path(out_dir: str | os.PathLike, shard: Shard | None = None) -> Path:
+    """``records.jsonl``, or ``records.shard-i-of-n.jsonl`` for one process of a sharded round."""
+    return Path(out_dir) / f"records{shard_suffix(shard)}.jsonl"
 
 
 @dataclass
@@ -53,14 +59,19 @@ class _Rollout:
 
 
 class ExpertLabels:
-    """The route expert of each episode, on scenes loaded without rendering (cached by scene id)."""
+    """The route expert of each episode, on scenes loaded without rendering (cached by scene id).
 
-    def __init__(self, max_cached_scenes: int = 8):
+    stop_distance: metres from the goal within which the expert says STOP once the route is done (0.2: the
+    expert walks' own; larger: goal-region STOP labels, as ``navagent data trajectories --stop-label-distance``).
+    """
+
+    def __init__(self, max_cached_scenes: int = 8, stop_distance: float = 0.2):
         self._env = BuiltinNavEnv(SimConfig(render=False), max_cached_scenes=max_cached_scenes)
+        self.stop_distance = stop_distance
 
     def expert(self, episode: Episode) -> RouteExpert:
         scene: Scene = self._env.load_scene(episode.scene_id)
-        return RouteExpert.for_episode(episode, scene.planner, scene.motion)
+        return RouteExpert.for_episode(episode, scene.planner, scene.motion, self.stop_distance)
 
     def close(self) -> None:
         self._env.close()
@@ -72,18 +83,27 @@ class DaggerCollector:
     policy: the agent (`AgentPolicy`); its decisions are executed unchanged.
     frames_root: where rollout frames are written (``{frames_root}/{video}/frame_{i}.jpg``).
     prefix: video-name prefix of this round (e.g. "dagger1"). jpeg_quality: as for expert walks.
+    stop_distance: the labelling expert's (`ExpertLabels`). shard: this process's share of the episodes
+    ``(i, n)`` (its own records log) or None.
     """
 
     needs_rgb = True
 
-    def __init__(self, out_dir: Path, prefix: str, jpeg_quality: int = 90):
+    def __init__(
+        self,
+        out_dir: Path,
+        prefix: str,
+        jpeg_quality: int = 90,
+        stop_distance: float = 0.2,
+        shard: Shard | None = None,
+    ):
         self.policy: Policy | None = None
         self.name = "dagger"
         self.frames_root = trajectory_data_root(out_dir)
         self.prefix = prefix
         self.jpeg_quality = jpeg_quality
-        self.labels = ExpertLabels()
-        self.log = ResultsLog(Path(out_dir) / RECORDS_LOG)
+        self.labels = ExpertLabels(stop_distance=stop_distance)
+        self.log = ResultsLog(records_log_path(out_dir, shard))
         self._rollouts: dict[int, _Rollout] = {}
 
     def wrap(self, policy: Policy) -> DaggerCollector:
@@ -156,13 +176,20 @@ def run_dagger_round(
     max_episodes: int | None = None,
     max_steps: int = 300,
     progress: bool = True,
-) -> Path:
+    stop_distance: float = 0.2,
+    shard: str | None = None,
+) -> Path | None:
     """Roll ``checkpoint`` out on ``split`` episodes and write the expert-labelled records (module docstring);
-    returns ``{out_dir}/train_nav.json``. Resumable: finished rollouts are kept in ``records.jsonl``."""
+    returns ``{out_dir}/train_nav.json``. Resumable: finished rollouts are kept in ``records.jsonl``.
+
+    ``stop_distance``: the labelling expert's (`ExpertLabels`). ``shard``: ``"i/n"`` runs every n-th episode
+    from i (None: torchrun's RANK/WORLD_SIZE, else all), with its own records log; the process that finds
+    every shard's rollouts complete writes the annotation from all logs, the others return None."""
     from navagent.eval.vln.config import EpisodesSection, EvalConfig, SimSection
     from navagent.eval.vln.runner import run_vln_eval
 
     out_dir = Path(out_dir)
+    parsed = parse_shard(shard) if shard is not None else shard_from_environment()
     config = EvalConfig(
         policy="checkpoint",
         checkpoint=str(checkpoint),
@@ -170,13 +197,19 @@ def run_dagger_round(
         sim=SimSection(max_steps=max_steps),
         out_dir=str(out_dir / "rollouts"),
         num_envs=num_envs,
+        shard=None if parsed is None else f"{parsed[0]}/{parsed[1]}",
     )
-    collector = DaggerCollector(out_dir, prefix)
+    collector = DaggerCollector(out_dir, prefix, stop_distance=stop_distance, shard=parsed)
     try:
         run_vln_eval(config, hooks=[collector], wrap_policy=collector.wrap, progress=progress)
     finally:
         collector.close()
-    rollouts = ResultsLog(out_dir / RECORDS_LOG).load(repair=False).values()
+    if not (out_dir / "rollouts" / "summary.json").is_file():  # another shard is still rolling out
+        return None
+    shards = [None] if parsed is None else [(i, parsed[1]) for i in range(parsed[1])]
+    rollouts = [
+        r for s in shards for r in ResultsLog(records_log_path(out_dir, s)).load(repair=False).values()
+    ]
     records = sorted((r for rollout in rollouts for r in rollout["records"]), key=lambda r: r["video_id"])
     path = annotation_path(out_dir, "train")
     write_bytes_atomic(path, json_bytes(records))

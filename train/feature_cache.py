@@ -87,7 +87,7 @@ class FeatureCache:
         if not index_path.is_file() or not features_path.is_file():
             raise FeatureCacheError(
                 f"feature cache {folder}: {INDEX_FILE} / {FEATURES_FILE} missing; build it with "
-                "`navagent train cache CONFIG`"
+                "`navagent data features CONFIG`"
             )
         try:
             index = json.loads(index_path.read_text(encoding="utf-8"))
@@ -121,7 +121,7 @@ class FeatureCache:
         if changed:
             raise FeatureCacheError(
                 f"feature cache {self.folder} was built by another vision tower (differs in {changed}); "
-                "rebuild it with `navagent train cache CONFIG`"
+                "rebuild it with `navagent data features CONFIG`"
             )
 
 
@@ -140,7 +140,7 @@ class CachedFeatureFrames:
             if key not in self.cache:
                 raise DataRecordError(
                     f"record {sample.sample_id}: frame {key!r} is not in the feature cache {self.cache.folder}; "
-                    "rebuild it with `navagent train cache CONFIG`"
+                    "rebuild it with `navagent data features CONFIG`"
                 )
             frames.append(self.cache.lookup(key))
         return frames
@@ -160,26 +160,46 @@ def build_feature_cache(
     progress: bool = True,
 ) -> Path:
     """Run `model`'s vision tower once on every distinct frame of `samples` and write the cache folder
-    `out_dir` (replacing an existing one only when complete). Returns `out_dir`."""
+    `out_dir` (replacing an existing one only when complete). Returns `out_dir`.
+
+    The new cache holds exactly the frames of `samples`; those an existing cache in `out_dir` built by the
+    same tower already holds are copied from it, not recomputed (a mixture that gains a dataset, e.g. a DAgger
+    round, costs only its new frames)."""
     data_root, out_dir = Path(data_root), Path(out_dir)
     frames: dict[str, tuple[Path | None, bool]] = {BLACK_KEY: (None, False)}
     for sample in samples:
         keys = sample_frame_keys(sample, data_root)
         for key, ref in zip(keys, sample.images, strict=True):
             frames.setdefault(key, (ref, sample.mirrored))
-    keys = list(frames)
+    fingerprint = tower_fingerprint(model)
+    previous = _reusable_cache(out_dir, fingerprint)
+    missing = [key for key in frames if previous is None or key not in previous]
     model.eval()
-    chunks = []
-    bar = tqdm(total=len(keys), desc="feature cache", unit="frame", disable=not progress)
-    for start in range(0, len(keys), batch_size):
-        batch = [frames[key] for key in keys[start : start + batch_size]]
-        images = _load_frames(batch, processor.image_processor.size)
+    computed: dict[str, torch.Tensor] = {}
+    bar = tqdm(total=len(missing), desc="feature cache", unit="frame", disable=not progress)
+    for start in range(0, len(missing), batch_size):
+        names = missing[start : start + batch_size]
+        images = _load_frames([frames[key] for key in names], processor.image_processor.size)
         pixel_values = processor.image_processor(images)
-        chunks.append(model.vision_tower(pixel_values).to("cpu", torch.float16))
-        bar.update(len(batch))
+        computed.update(zip(names, model.vision_tower(pixel_values).to("cpu", torch.float16), strict=True))
+        bar.update(len(names))
     bar.close()
-    _write_atomically(out_dir, torch.cat(chunks), keys, tower_fingerprint(model))
+    keys = list(frames)
+    rows = [computed[key] if key in computed else previous.lookup(key) for key in keys]
+    _write_atomically(out_dir, torch.stack(rows), keys, fingerprint)
     return out_dir
+
+
+def _reusable_cache(folder: Path, fingerprint: dict) -> FeatureCache | None:
+    """The cache in `folder` when it was built by the tower of `fingerprint`, else None (also when absent or
+    unreadable: it is rebuilt)."""
+    if not (folder / INDEX_FILE).is_file():
+        return None
+    try:
+        cache = FeatureCache(folder)
+    except FeatureCacheError:
+        return None
+    return cache if cache.fingerprint == fingerprint else None
 
 
 def _load_frames(batch: Sequence[tuple[Path | None, bool]], black_size: int) -> list[Image.Image]:

@@ -6,7 +6,7 @@ Registry (`configs/data/registry.yaml`)::
       easyvqa: {type: easy_vqa, split: train}
       r2r:     {type: navigation, root: NaVILA-Dataset/R2R, annotations: annotations.json}
 
-Entry fields: `type` (conversation | navigation | vqa | easy_vqa), `root` (the entry's data root: relative
+Entry fields: `type` (conversation | navigation | vqa | easy_vqa | view_qa), `root` (the entry's data root: relative
 to the run's data root, or absolute), `annotations` (relative to the entry's root, or absolute), `num_frames`
 (navigation frames / video frames), `split` (easy_vqa), `limit` (keep the first `limit` records), `mirror`
 (navigation: add each record's mirrored twin — flipped frames, left/right swapped in the text).
@@ -35,11 +35,12 @@ from navagent.train.datasets import (
     load_conversation_dataset,
     load_easy_vqa_dataset,
     load_navigation_dataset,
+    load_view_qa_dataset,
     load_vqa_dataset,
 )
 from navagent.train.samples import Sample
 
-DATASET_TYPES = ("conversation", "navigation", "vqa", "easy_vqa")
+DATASET_TYPES = ("conversation", "navigation", "vqa", "easy_vqa", "view_qa")
 _TERM = re.compile(r"^([A-Za-z0-9_.\-]+)(?:\*([0-9]*\.?[0-9]+))?$")
 
 
@@ -141,6 +142,8 @@ def build_dataset(entry: DatasetEntry, data_root: str | Path, verify_files: bool
         dataset = load_navigation_dataset(
             annotations, root, entry.name, entry.num_frames, verify_files, entry.mirror
         )
+    elif entry.type == "view_qa":
+        dataset = load_view_qa_dataset(annotations, root, entry.name, verify_files)
     else:
         dataset = load_vqa_dataset(annotations, root, entry.name, verify_files)
     if entry.limit is not None:

@@ -25,7 +25,12 @@ For every episode of ``{episodes_dir}/{split}/{split}.json.gz`` (R2R-CE layout):
 4. **Recovery** (``recovery_per_episode > 0``; `navagent.train.recovery`): records ``"{video}-r{k}"`` whose
    frames are the path frames ``0 .. p-1`` followed by the perturbed view ``"{video}/recovery_{k}.jpg"``, and
    whose answer is the expert's first decision from the perturbed pose (rejoining the route where it left).
-5. **Rebalancing.** Each record is written ``rebalance[label_key(a)]`` times in a row (default STOP ×3,
+5. **Goal-region STOP** (``stop_label_distance``, metres; None: off). The walk and its frames are unchanged (it
+   still ends within 0.2 m of the goal), but every decision point and recovery pose from which the route
+   expert with this larger stop distance would stop (every route point but the goal passed, the goal closer
+   than the distance) is labelled STOP. The success radius is 3 m: without it the last metres of each walk are
+   "forward" records whose views look like the STOP view, and STOP is one record per walk.
+6. **Rebalancing.** Each record is written ``rebalance[label_key(a)]`` times in a row (default STOP ×3,
    30° and 45° turns ×2, anything unlisted ×1). Keys: `LABEL_KEYS`.
 
 Output: ``{out_dir}/{split}_nav.json`` (a JSON list, sorted keys) whose frame paths are relative to the data
@@ -187,11 +192,18 @@ def decision_points(actions: Sequence[int]) -> list[tuple[int, MidLevelAction]]:
 
 
 def path_records(
-    video: str, instruction: str, actions: Sequence[int], rebalance: Mapping[str, int]
+    video: str,
+    instruction: str,
+    actions: Sequence[int],
+    rebalance: Mapping[str, int],
+    stops: frozenset[int] = frozenset(),
 ) -> list[dict]:
-    """The records of every decision point of a walk, each repeated ``rebalance[label]`` times."""
+    """The records of every decision point of a walk, each repeated ``rebalance[label]`` times; the decision
+    points numbered in ``stops`` are labelled STOP (goal-region labels, `goal_region_stops`)."""
     records = []
     for number, (step, action) in enumerate(decision_points(actions)):
+        if number in stops:
+            action = MidLevelAction(Action.STOP)
         record = {
             "video_id": f"{video}-{number}",
             "q": instruction,
@@ -203,20 +215,49 @@ def path_records(
 
 
 def recovery_records(
-    video: str, instruction: str, samples: Sequence[RecoverySample], rebalance: Mapping[str, int]
+    video: str,
+    instruction: str,
+    samples: Sequence[RecoverySample],
+    rebalance: Mapping[str, int],
+    stops: frozenset[int] = frozenset(),
 ) -> list[dict]:
-    """One record per recovery sample (path frames before the perturbation, then the perturbed view)."""
+    """One record per recovery sample (path frames before the perturbation, then the perturbed view); the
+    samples numbered in ``stops`` are labelled STOP."""
     records = []
     for number, sample in enumerate(samples):
+        label = MidLevelAction(Action.STOP) if number in stops else sample.label
         record = {
             "video_id": f"{video}-r{number}",
             "q": instruction,
-            "a": sample.label.to_text(),
+            "a": label.to_text(),
             "frames": [frame_path(video, i) for i in range(sample.step)]
             + [recovery_frame_path(video, number)],
         }
-        records.extend(dict(record) for _ in range(rebalance.get(label_key(sample.label), 1)))
+        records.extend(dict(record) for _ in range(rebalance.get(label_key(label), 1)))
     return records
+
+
+def goal_region_stops(
+    walk: OracleWalk, samples: Sequence[RecoverySample], stop_label_distance: float
+) -> tuple[frozenset[int], frozenset[int]]:
+    """(decision points, recovery samples) of a walk from which the route expert with stop distance
+    ``stop_label_distance`` (metres) would stop: every route point but the goal passed, the goal closer."""
+    expert = RouteExpert(walk.expert.planner, walk.expert.motion, walk.waypoints, stop_label_distance)
+    stop = [int(Action.STOP)]
+    walked = np.array([s.position for s in walk.states], dtype=np.float64)  # (T, 3)
+    path, progress, done = set(), 0.0, 0
+    for number, (step, _) in enumerate(decision_points(walk.actions)):
+        for position in walked[done : step + 1]:
+            progress = expert.advance(progress, position)
+        done = step + 1
+        if expert.decide(walk.states[step], progress) == stop:
+            path.add(number)
+    recovery = {
+        number
+        for number, sample in enumerate(samples)
+        if expert.next_decision(sample.state, walked[: sample.step]) == stop
+    }
+    return frozenset(path), frozenset(recovery)
 
 
 def recovery_rng(recovery_seed: int, video: str) -> np.random.Generator:
@@ -284,6 +325,7 @@ def episode_records(
     rebalance: Mapping[str, int],
     recovery_per_episode: int,
     recovery_seed: int,
+    stop_label_distance: float | None = None,
 ) -> list[dict]:
     """Walk one episode, write its frames under ``frames_root/video`` and return its records."""
     try:
@@ -303,8 +345,13 @@ def episode_records(
     names = [recovery_frame_path(video, k) for k in range(len(samples))]
     render_frames(env, folder, names, [s.state for s in samples], jpeg_quality)
     text = episode.instruction_text
-    return path_records(video, text, walk.actions, rebalance) + recovery_records(
-        video, text, samples, rebalance
+    path_stops, recovery_stops = (
+        goal_region_stops(walk, samples, stop_label_distance)
+        if stop_label_distance is not None
+        else (frozenset(), frozenset())
+    )
+    return path_records(video, text, walk.actions, rebalance, path_stops) + recovery_records(
+        video, text, samples, rebalance, recovery_stops
     )
 
 
@@ -321,13 +368,15 @@ def generate_trajectory_data(
     max_episodes: int | None = None,
     progress: bool = True,
     max_skipped_share: float = MAX_SKIPPED_SHARE,
+    stop_label_distance: float | None = None,
 ) -> Path:
     """Write NaVILA navigation records and their JPEG frames for one split (see the module docstring);
     returns the annotation path ``{out_dir}/{split}_nav.json`` (data root: `trajectory_data_root`).
 
     ``rebalance`` maps `LABEL_KEYS` to copies (None: every record once); ``max_episodes`` keeps the first
     episodes of the file; ``progress`` shows a tqdm bar over episodes; ``max_skipped_share`` in [0, 1]: the
-    share of episodes the expert may fail on (skipped, listed in `skipped_path`) before the run fails."""
+    share of episodes the expert may fail on (skipped, listed in `skipped_path`) before the run fails;
+    ``stop_label_distance``: goal-region STOP labels (module docstring, item 5), metres > 0.2, or None."""
     _check_arguments(
         sim,
         split,
@@ -341,6 +390,13 @@ def generate_trajectory_data(
     )
     if max_episodes == 0:
         raise TrajectoryDataError("max_episodes must be >= 1 or None, got 0")
+    if stop_label_distance is not None and not (
+        isinstance(stop_label_distance, (int, float)) and 0.2 < stop_label_distance < 3.0
+    ):
+        raise TrajectoryDataError(
+            f"stop_label_distance must be in (0.2, 3.0) metres (the walk's stop distance, the success radius) "
+            f"or None, got {stop_label_distance!r}"
+        )
     if isinstance(max_skipped_share, bool) or not 0.0 <= max_skipped_share <= 1.0:
         raise TrajectoryDataError(f"max_skipped_share must be in [0, 1], got {max_skipped_share!r}")
     table = check_rebalance(rebalance)
@@ -355,7 +411,15 @@ def generate_trajectory_data(
             video = _episode_video(split, episode)
             try:
                 records += episode_records(
-                    env, episode, video, frames_root, jpeg_quality, table, recovery_per_episode, recovery_seed
+                    env,
+                    episode,
+                    video,
+                    frames_root,
+                    jpeg_quality,
+                    table,
+                    recovery_per_episode,
+                    recovery_seed,
+                    stop_label_distance,
                 )
             except ExpertWalkError as error:
                 skipped.append(

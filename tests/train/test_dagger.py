@@ -20,7 +20,7 @@ from navagent.model import (
     build_tiny_tokenizer,
     save_model_and_processor,
 )
-from navagent.train.dagger import run_dagger_round
+from navagent.train.dagger import ExpertLabels, run_dagger_round
 from navagent.train.datasets import load_navigation_dataset
 
 
@@ -39,21 +39,13 @@ def round_dir(tmp_path_factory) -> tuple[Path, Path, Path]:
     return episodes, out, checkpoint
 
 
-def test_a_round_writes_expert_labels_for_the_agents_own_states(round_dir):
-    episodes_dir, out, _ = round_dir
-    records = json.loads((out / "train_nav.json").read_text())
-    assert records, "the round produced no records"
+def assert_expert_labels(records: list[dict], episodes_dir: Path, results: list[dict], stop_distance: float):
+    """Each record's answer is the expert's decision at the logged pose of its rollout."""
     episodes = {e.episode_id: e for e in load_episodes(r2r_episodes_path(episodes_dir, "train"))}
-    results = [json.loads(line) for line in (out / "rollouts" / "results.jsonl").read_text().splitlines()]
-    assert {r["episode_id"] for r in results} == set(episodes)
-    dataset = load_navigation_dataset(out / "train_nav.json", out / "frames", "dagger")  # loads, files exist
-    assert len(dataset) == len(records)
-
-    # relabel each record from the rollout's logged trajectory: the expert's decision at that pose
     env = BuiltinNavEnv(SimConfig(render=False))
     by_episode = {r["episode_id"]: r for r in results}
     for record in records:
-        episode_id = record["video_id"].split("-")[0].removeprefix("r1_")
+        episode_id = record["video_id"].split("-")[0].split("_", 1)[1]
         episode = episodes[episode_id]
         assert record["q"] == episode.instruction_text
         step = len(record["frames"]) - 1
@@ -61,11 +53,48 @@ def test_a_round_writes_expert_labels_for_the_agents_own_states(round_dir):
         positions = np.asarray([p["position"] for p in trajectory["trajectory"]], dtype=np.float64)
         headings = [p["heading"] for p in trajectory["trajectory"]]
         scene = env.load_scene(episode.scene_id)
-        expert = RouteExpert.for_episode(episode, scene.planner, scene.motion)
+        expert = RouteExpert.for_episode(episode, scene.planner, scene.motion, stop_distance)
         state = AgentState(positions[step], float(headings[step]))
         (label,) = merge_low_level_steps(expert.next_decision(state, positions[: step + 1]))
         assert record["a"] == label.to_text()
     env.close()
+
+
+def read_results(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def test_a_round_writes_expert_labels_for_the_agents_own_states(round_dir):
+    episodes_dir, out, _ = round_dir
+    records = json.loads((out / "train_nav.json").read_text())
+    assert records, "the round produced no records"
+    results = read_results(out / "rollouts" / "results.jsonl")
+    episode_ids = {e.episode_id for e in load_episodes(r2r_episodes_path(episodes_dir, "train"))}
+    assert {r["episode_id"] for r in results} == episode_ids
+    dataset = load_navigation_dataset(out / "train_nav.json", out / "frames", "dagger")  # loads, files exist
+    assert len(dataset) == len(records)
+    assert_expert_labels(records, episodes_dir, results, stop_distance=0.2)
+
+
+def test_sharded_rounds_cover_the_episodes_once_and_label_with_the_given_stop_distance(round_dir, tmp_path):
+    episodes_dir, out, checkpoint = round_dir
+    sharded = tmp_path / "sharded"
+    kwargs = {"prefix": "r1", "num_envs": 1, "max_steps": 12, "progress": False, "stop_distance": 1.5}
+    assert run_dagger_round(checkpoint, episodes_dir, sharded, shard="0/2", **kwargs) is None  # 1/2 not done
+    path = run_dagger_round(checkpoint, episodes_dir, sharded, shard="1/2", **kwargs)
+    records = json.loads(path.read_text())
+    unsharded = json.loads((out / "train_nav.json").read_text())
+    assert [(r["video_id"], r["frames"]) for r in records] == [
+        (r["video_id"], r["frames"]) for r in unsharded
+    ]
+    assert (sharded / "records.shard-0-of-2.jsonl").is_file() and (
+        sharded / "records.shard-1-of-2.jsonl"
+    ).is_file()
+    assert_expert_labels(records, episodes_dir, read_results(sharded / "rollouts" / "results.jsonl"), 1.5)
+    labels = ExpertLabels(stop_distance=1.5)
+    episode = load_episodes(r2r_episodes_path(episodes_dir, "train"))[0]
+    assert labels.expert(episode).stop_distance == 1.5
+    labels.close()
 
 
 def test_a_rerun_keeps_finished_rollouts(round_dir):

@@ -96,6 +96,33 @@ def test_the_cache_holds_the_towers_outputs_for_every_frame_once(
     assert any(k.startswith(MIRROR_PREFIX) for k in cache.rows)
 
 
+def test_a_rebuild_computes_only_new_frames_and_keeps_exactly_the_samples_frames(
+    cache_dir, conv_model_and_processor, mirrored_nav, data_root, tmp_path
+):
+    model, processor = conv_model_and_processor
+    plain = [s for s in mirrored_nav.samples if not s.mirrored]
+    out = tmp_path / "features"
+    build_feature_cache(model, processor, plain[:2], data_root, out, batch_size=16, progress=False)
+    first = FeatureCache(out)
+    seen: list[int] = []
+    hook = model.vision_tower.register_forward_hook(lambda m, args, out: seen.append(len(out)))
+    try:
+        build_feature_cache(
+            model, processor, mirrored_nav.samples, data_root, out, batch_size=16, progress=False
+        )
+    finally:
+        hook.remove()
+    grown, full = FeatureCache(out), FeatureCache(cache_dir)
+    assert set(grown.rows) == set(full.rows)  # exactly the frames of the new samples
+    assert sum(seen) == len(full) - len(first)  # the tower ran on the new frames only
+    for key in first.rows:
+        torch.testing.assert_close(grown.lookup(key), first.lookup(key), atol=0, rtol=0)
+    for key in full.rows:
+        torch.testing.assert_close(grown.lookup(key), full.lookup(key), atol=2e-3, rtol=2e-3)
+    build_feature_cache(model, processor, plain[:1], data_root, out, batch_size=16, progress=False)
+    assert len(FeatureCache(out)) < len(first) + 1 and set(FeatureCache(out).rows) <= set(first.rows)
+
+
 def test_training_from_the_cache_gives_the_loss_of_the_pixel_path(
     cache_dir, conv_model_and_processor, mirrored_nav, data_root
 ):

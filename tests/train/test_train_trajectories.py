@@ -419,3 +419,43 @@ def test_recovery_poses_where_the_expert_loops_are_not_kept(episodes, scene):
     assert spinning.walk(walk.states[0]).loops > 0  # the walk's fallback still reaches the goal ...
     assert sample_recoveries(spinning, walk.states, 2, recovery_rng(0, "x")) == []  # ... but labels none
     assert len(sample_recoveries(walk.expert, walk.states, 2, recovery_rng(0, "x"))) == 2
+
+
+# ------------------------------------------------------------------------------------ goal-region STOP
+
+
+def test_goal_region_stop_labels_keep_the_walk_and_label_stop_only_near_the_goal(
+    episodes_dir, plain, tmp_path
+):
+    """--stop-label-distance: same records, frames and walk; STOP where the expert with that stop distance
+    would stop (geodesic < distance once every route point but the goal is passed), nowhere else."""
+    distance = 1.5
+    labelled = generate(
+        episodes_dir,
+        "train",
+        tmp_path / "goal_region",
+        frame_size=SIZE,
+        rebalance=None,
+        recovery_per_episode=RECOVERIES,
+        progress=False,
+        stop_label_distance=distance,
+    )
+    before, after = read(plain), read(labelled)
+    assert [(r["video_id"], r["frames"], r["q"]) for r in before] == [
+        (r["video_id"], r["frames"], r["q"]) for r in after
+    ]
+    changed = [(b, a) for b, a in zip(before, after) if b["a"] != a["a"]]
+    assert changed and all(a["a"] == STOP_TEXT for _, a in changed)  # only ever relabelled to STOP
+    env = BuiltinNavEnv(render=False)
+    for episode in load_episodes(r2r_episodes_path(episodes_dir, "train")):
+        scene = env.load_scene(episode.scene_id)
+        walk = trajectories.walk_episode(episode, scene)
+        records = path_records_by_video(after)[f"train_{episode.episode_id}"]
+        stops = [n for n, r in enumerate(records) if r["a"] == STOP_TEXT]
+        assert stops == list(range(stops[0], len(records)))  # from the first STOP on, every decision
+        for number, (step, _) in enumerate(trajectories.decision_points(walk.actions)):
+            geodesic = scene.planner.distance_to_goal(walk.states[step].position, walk.waypoints[-1])
+            if number in stops:
+                assert geodesic < distance
+    with pytest.raises(trajectories.TrajectoryDataError, match="stop_label_distance"):
+        generate(episodes_dir, "train", tmp_path / "bad", frame_size=SIZE, stop_label_distance=3.5)
