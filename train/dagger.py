@@ -33,18 +33,17 @@ from navagent.agent.actions import merge_low_level_steps
 from navagent.envs.base import AgentState, Episode, Observation
 from navagent.envs.builtin.expert import RouteExpert
 from navagent.envs.builtin.sim import BuiltinNavEnv, Scene, SimConfig
-from navagent.eval.vln.inputs import Shard, parse_shard, shard_from_environment
+from navagent.eval.vln.inputs import Shard, resolve_shard
 from navagent.eval.vln.policies import Decision, Policy
 from navagent.eval.vln.results import ResultsLog, shard_suffix
 from navagent.fileio import json_bytes, write_bytes_atomic
 from navagent.train.trajectories import annotation_path, trajectory_data_root
 from navagent.train.trajectory_frames import encode_jpeg, frame_path, write_file_replacing
 
-RECORDS_LOG = "records.jsonl"  # one line per finished rollout: {"episode_id", "records": [...]}
-
 
 def records_log_path(out_dir: str | os.PathLike, shard: Shard | None = None) -> Path:
-    """``records.jsonl``, or ``records.shard-i-of-n.jsonl`` for one process of a sharded round."""
+    """``records.jsonl`` (one line per finished rollout: ``{"episode_id", "records": [...]}``), or
+    ``records.shard-i-of-n.jsonl`` for one process of a sharded round."""
     return Path(out_dir) / f"records{shard_suffix(shard)}.jsonl"
 
 
@@ -189,7 +188,7 @@ def run_dagger_round(
     from navagent.eval.vln.runner import run_vln_eval
 
     out_dir = Path(out_dir)
-    parsed = parse_shard(shard) if shard is not None else shard_from_environment()
+    parsed = resolve_shard(shard)
     config = EvalConfig(
         policy="checkpoint",
         checkpoint=str(checkpoint),
@@ -201,10 +200,10 @@ def run_dagger_round(
     )
     collector = DaggerCollector(out_dir, prefix, stop_distance=stop_distance, shard=parsed)
     try:
-        run_vln_eval(config, hooks=[collector], wrap_policy=collector.wrap, progress=progress)
+        summary = run_vln_eval(config, hooks=[collector], wrap_policy=collector.wrap, progress=progress)
     finally:
         collector.close()
-    if not (out_dir / "rollouts" / "summary.json").is_file():  # another shard is still rolling out
+    if parsed is not None and not summary.get("merged"):  # another shard is still rolling out
         return None
     shards = [None] if parsed is None else [(i, parsed[1]) for i in range(parsed[1])]
     rollouts = [

@@ -38,6 +38,11 @@ def shard_from_environment(environ: os._Environ | dict | None = None) -> Shard |
     return check_shard((int(environ.get("RANK", "0")), world)) if world > 1 else None
 
 
+def resolve_shard(shard: str | None) -> Shard | None:
+    """``"i/n"`` parsed, or for None torchrun's ``(RANK, WORLD_SIZE)`` (None outside a multi-process launch)."""
+    return shard_from_environment() if shard is None else parse_shard(shard)
+
+
 def select_episodes(
     episodes: Sequence[Episode], max_episodes: int | None, shard: Shard | None
 ) -> list[Episode]:

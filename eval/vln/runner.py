@@ -37,9 +37,8 @@ from navagent.eval.vln.inputs import (
     EpisodeSource,
     check_truths,
     load_inputs,
-    parse_shard,
+    resolve_shard,
     select_episodes,
-    shard_from_environment,
 )
 from navagent.eval.vln.loop import EpisodeHook, evaluate_episodes
 from navagent.eval.vln.policies import Policy, agent_dtype, resolve_checkpoint
@@ -206,10 +205,6 @@ def merge_vln_shards(config: EvalConfig, num_shards: int, progress: bool = True)
 
 
 # ------------------------------------------------------------------------------------------ the run
-def _resolve_shard(shard: str | None) -> Shard | None:
-    return shard_from_environment() if shard is None else parse_shard(shard)
-
-
 def _input_fingerprint(config: EvalConfig, source: EpisodeSource) -> dict:
     """Content hashes of the episode and ground-truth files and of the checkpoint folder (policy
     ``checkpoint``): a resume whose files were regenerated in place is refused, not mixed."""
@@ -308,7 +303,7 @@ def run_vln_eval(
     results are kept; a rerun retries only those)."""
     if config.video and video_hook is None:
         raise ValueError("video=True needs video_hook (the per-episode video writer) to write the videos")
-    shard = _resolve_shard(config.shard)
+    shard = resolve_shard(config.shard)
     out_dir = check_out_dir(config.out_dir)
     if overwrite and shard is not None:
         raise ValueError(
