@@ -95,6 +95,7 @@ def _cmd_data_trajectories(args: argparse.Namespace) -> None:
             recovery_seed=args.seed,
             max_episodes=args.max_episodes,
             stop_label_distance=args.stop_label_distance,
+            view_labels=args.view_labels,
             **kwargs,
         )
     )
@@ -442,6 +443,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="METRES",
         help="also label STOP every decision within this geodesic distance of the goal once the route is done "
         "(goal-region STOP; the walk still ends 0.2 m from the goal; default: off)",
+    )
+    trajectories.add_argument(
+        "--view-labels",
+        action="store_true",
+        help="store the simulator's labels of each record's current view (rooms, doorways, objects per image "
+        "sector) for questions inside the navigation prompt (registry view_questions)",
     )
     trajectories.add_argument(
         "--rebalance",

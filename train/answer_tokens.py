@@ -40,33 +40,54 @@ class AnswerTokens:
             raise ValueError(f"stop_weight must be > 0, got {stop_weight}")
         self.stop_weight = float(stop_weight)
         sentences = canonical_action_sentences()
-        sequences = [tuple(self._answer_labels(processor, sentence)) for sentence in sentences]
-        children: dict[tuple[int, ...], set[int]] = {}
-        for sequence in sequences:
-            for cut in range(len(sequence)):
-                children.setdefault(sequence[:cut], set()).add(sequence[cut])
-        self._flags = {
-            sequence: [len(children[sequence[:cut]]) > 1 for cut in range(len(sequence))]
-            for sequence in sequences
-        }
-        self._stop = sequences[-1]
+        self._flags: dict[tuple[int, ...], list[bool]] = {}
+        self._stops: set[tuple[int, ...]] = set()
+        # an answer's closing tokens differ between the last turn and an earlier one: both forms are looked up
+        for last_turn in (True, False):
+            sequences = [tuple(self._answer_labels(processor, sentence, last_turn)) for sentence in sentences]
+            children: dict[tuple[int, ...], set[int]] = {}
+            for sequence in sequences:
+                for cut in range(len(sequence)):
+                    children.setdefault(sequence[:cut], set()).add(sequence[cut])
+            for sequence in sequences:
+                self._flags[sequence] = [len(children[sequence[:cut]]) > 1 for cut in range(len(sequence))]
+            self._stops.add(sequences[-1])
 
     @staticmethod
-    def _answer_labels(processor: NavVLMProcessor, answer: str) -> list[int]:
+    def _answer_labels(processor: NavVLMProcessor, answer: str, last_turn: bool = True) -> list[int]:
+        """The label tokens of `answer` as the last assistant turn, or as one followed by another exchange."""
         messages = [{"role": "user", "content": "?"}, {"role": "assistant", "content": answer}]
-        return [t for t in processor.tokenize_conversation(messages).labels if t != IGNORE_INDEX]
+        if not last_turn:
+            messages += [{"role": "user", "content": "?"}, {"role": "assistant", "content": "yes"}]
+        labels = processor.tokenize_conversation(messages).labels
+        return [labels[i] for i in _answer_runs(labels)[0]]
 
     def annotate(self, labels: Sequence[int]) -> tuple[list[float], list[bool]]:
         """Per position of `labels` (IGNORE_INDEX where not trained): (loss weight, is a decision token).
 
-        Only a sample whose label tokens are exactly one canonical sentence has decision tokens."""
-        positions = [i for i, t in enumerate(labels) if t != IGNORE_INDEX]
-        answer = tuple(labels[i] for i in positions)
+        Each answer (a run of consecutive label tokens; a multi-turn sample has several) is looked at on its
+        own: only an answer whose tokens are exactly one canonical sentence has decision tokens."""
         weights = [0.0] * len(labels)
         flags = [False] * len(labels)
-        weight = self.stop_weight if answer == self._stop else 1.0
-        decision = self._flags.get(answer, [False] * len(positions))
-        for position, flag in zip(positions, decision, strict=True):
-            weights[position] = weight
-            flags[position] = flag
+        for positions in _answer_runs(labels):
+            answer = tuple(labels[i] for i in positions)
+            weight = self.stop_weight if answer in self._stops else 1.0
+            decision = self._flags.get(answer, [False] * len(positions))
+            for position, flag in zip(positions, decision, strict=True):
+                weights[position] = weight
+                flags[position] = flag
         return weights, flags
+
+
+def _answer_runs(labels: Sequence[int]) -> list[list[int]]:
+    """Positions of each run of consecutive label tokens (not IGNORE_INDEX) of `labels`, in order."""
+    runs: list[list[int]] = []
+    previous = -2
+    for position, token in enumerate(labels):
+        if token == IGNORE_INDEX:
+            continue
+        if position != previous + 1:
+            runs.append([])
+        runs[-1].append(position)
+        previous = position
+    return runs

@@ -1,8 +1,8 @@
 """LoRA through peft: adapters on the linear layers of chosen parts, the projector fully trained, merging.
 
 `apply_lora` puts LoRA adapters on every `nn.Linear` of the target parts ("llm", optionally "vision_tower";
-the LLM's output head is left out) and marks `mm_projector` as a module to save, so the projector is trained
-in full and stored with the adapter. `merge_lora` folds the adapters into the weights and returns a plain
+the LLM's output head is left out) and marks `mm_projector` (and the frame-slot vectors, if any) as modules to
+save, so the projector is trained in full and stored with the adapter. `merge_lora` folds the adapters into the weights and returns a plain
 NavVLMForCausalLM that saves as an ordinary HF-format checkpoint.
 """
 
@@ -14,7 +14,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from navagent.train.trainer import model_part
+from navagent.train.trainer import PROJECTOR_MODULES, model_part
 
 LORA_PARTS = ("llm", "vision_tower")
 _EXCLUDED_LINEARS = ("llm.lm_head",)
@@ -52,7 +52,7 @@ def apply_lora(
         lora_alpha=alpha,
         lora_dropout=dropout,
         target_modules=lora_target_modules(model, parts),
-        modules_to_save=["mm_projector"],
+        modules_to_save=[name for name in PROJECTOR_MODULES if getattr(model, name, None) is not None],
     )
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)

@@ -9,7 +9,9 @@ Registry (`configs/data/registry.yaml`)::
 Entry fields: `type` (conversation | navigation | vqa | easy_vqa | view_qa), `root` (the entry's data root: relative
 to the run's data root, or absolute), `annotations` (relative to the entry's root, or absolute), `num_frames`
 (navigation frames / video frames), `split` (easy_vqa), `limit` (keep the first `limit` records), `mirror`
-(navigation: add each record's mirrored twin — flipped frames, left/right swapped in the text).
+(navigation: add each record's mirrored twin — flipped frames, left/right swapped in the text),
+`view_questions` (navigation records with view labels, `navagent data trajectories --view-labels`: that many
+question turns about the current observation after the action, `navagent.train.datasets.navigation`).
 
 Mixture: a string `"r2r+easyvqa*2"` — each term a registry name with an optional repeat factor (`*2` = two
 copies, `*0.5` = a seeded half, `*2.5` = two copies and a seeded half) — or a mapping of weights
@@ -60,6 +62,7 @@ class DatasetEntry:
     split: str = "train"
     limit: int | None = None
     mirror: bool = False
+    view_questions: int = 0
 
 
 @dataclass(frozen=True)
@@ -140,7 +143,7 @@ def build_dataset(entry: DatasetEntry, data_root: str | Path, verify_files: bool
         dataset = load_conversation_dataset(annotations, root, entry.name, entry.num_frames, verify_files)
     elif entry.type == "navigation":
         dataset = load_navigation_dataset(
-            annotations, root, entry.name, entry.num_frames, verify_files, entry.mirror
+            annotations, root, entry.name, entry.num_frames, verify_files, entry.mirror, entry.view_questions
         )
     elif entry.type == "view_qa":
         dataset = load_view_qa_dataset(annotations, root, entry.name, verify_files)
@@ -244,6 +247,13 @@ def _check_entry_types(entry: DatasetEntry, path: Path) -> None:
         raise MixtureError(
             f"{path}: dataset {entry.name!r}: mirror must be true/false, for navigation data only"
         )
+    questions = entry.view_questions
+    if isinstance(questions, bool) or not isinstance(questions, int) or questions < 0:
+        raise MixtureError(
+            f"{path}: dataset {entry.name!r}: view_questions must be an int >= 0, got {questions!r}"
+        )
+    if questions and entry.type != "navigation":
+        raise MixtureError(f"{path}: dataset {entry.name!r}: view_questions is for navigation data only")
     if entry.limit is not None and (not isinstance(entry.limit, int) or entry.limit < 1):
         raise MixtureError(f"{path}: dataset {entry.name!r}: limit must be an int >= 1, got {entry.limit!r}")
 

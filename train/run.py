@@ -80,6 +80,11 @@ def run_training(config: TrainConfig) -> Path:
     if resume is not None and main:
         check_resumed_config(config, output_dir)  # before the slow loading: refuse early
     model, processor = load_model_for_training(config.model, _load_dtype(config))
+    if config.data.packing and model.config.mm_frame_slots:
+        raise ConfigError(
+            "config: data.packing cannot be used with a model that has frame-slot embeddings "
+            "(mm_frame_slots counts the images of a row, and a packed row holds several samples)"
+        )
     # NaVILA's second truncation (after splicing) cuts at the training max length, as VILA's training sets it
     model.config.tokenizer_model_max_length = config.data.max_length
     mixture = build_training_mixture(config)

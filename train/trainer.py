@@ -41,6 +41,9 @@ from navagent.train.collate import (
 from navagent.train.packing import forward_packed, splice_batch
 
 MODEL_PARTS = ("vision_tower", "mm_projector", "llm")
+# Modules of the projector part under another name: the frame-slot vectors are added to the projector's output,
+# so they train, freeze and take their learning rate with it.
+PROJECTOR_MODULES = ("mm_projector", "frame_slot_embeddings")
 _WRAPPER_PREFIXES = ("module.", "base_model.model.", "_orig_mod.")
 
 
@@ -55,6 +58,7 @@ def model_part(parameter_name: str) -> str:
             if name.startswith(prefix):
                 name, stripped = name[len(prefix) :], True
     part = name.split(".", 1)[0]
+    part = "mm_projector" if part in PROJECTOR_MODULES else part
     if part not in MODEL_PARTS:
         raise ValueError(f"parameter {parameter_name!r} belongs to none of the model parts {MODEL_PARTS}")
     return part

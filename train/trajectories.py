@@ -30,7 +30,12 @@ For every episode of ``{episodes_dir}/{split}/{split}.json.gz`` (R2R-CE layout):
    expert with this larger stop distance would stop (every route point but the goal passed, the goal closer
    than the distance) is labelled STOP. The success radius is 3 m: without it the last metres of each walk are
    "forward" records whose views look like the STOP view, and STOP is one record per walk.
-6. **Rebalancing.** Each record is written ``rebalance[label_key(a)]`` times in a row (default STOP ×3,
+6. **View labels** (``view_labels``; off by default). Every record also carries ``"view"``: the simulator's
+   labels of its current frame (`navagent.envs.builtin.view_labels`, `ViewLabels.to_json`: room, and per
+   image sector doorways, the rooms behind them, objects, colours, depth), from which the navigation dataset
+   can ask questions about the current observation inside the navigation prompt (registry ``view_questions``).
+   Frames and the other fields are unchanged.
+7. **Rebalancing.** Each record is written ``rebalance[label_key(a)]`` times in a row (default STOP ×3,
    30° and 45° turns ×2, anything unlisted ×1). Keys: `LABEL_KEYS`.
 
 Output: ``{out_dir}/{split}_nav.json`` (a JSON list, sorted keys) whose frame paths are relative to the data
@@ -66,6 +71,7 @@ from navagent.envs.episodes import load_episodes, r2r_episodes_path
 from navagent.fileio import json_bytes, write_bytes_atomic
 from navagent.train.recovery import RecoverySample, sample_recoveries
 from navagent.train.trajectory_frames import (  # noqa: F401  (encode_jpeg: re-exported for callers)
+    current_view_labels,
     encode_jpeg,
     frame_path,
     recovery_frame_path,
@@ -197,9 +203,11 @@ def path_records(
     actions: Sequence[int],
     rebalance: Mapping[str, int],
     stops: frozenset[int] = frozenset(),
+    views: Sequence[dict] | None = None,
 ) -> list[dict]:
     """The records of every decision point of a walk, each repeated ``rebalance[label]`` times; the decision
-    points numbered in ``stops`` are labelled STOP (goal-region labels, `goal_region_stops`)."""
+    points numbered in ``stops`` are labelled STOP (goal-region labels, `goal_region_stops`); ``views``: the
+    labels of each decision point's view (stored as ``"view"``), or None."""
     records = []
     for number, (step, action) in enumerate(decision_points(actions)):
         if number in stops:
@@ -210,6 +218,8 @@ def path_records(
             "a": action.to_text(),
             "frames": [frame_path(video, i) for i in range(step + 1)],
         }
+        if views is not None:
+            record["view"] = views[number]
         records.extend(dict(record) for _ in range(rebalance.get(label_key(action), 1)))
     return records
 
@@ -220,9 +230,10 @@ def recovery_records(
     samples: Sequence[RecoverySample],
     rebalance: Mapping[str, int],
     stops: frozenset[int] = frozenset(),
+    views: Sequence[dict] | None = None,
 ) -> list[dict]:
     """One record per recovery sample (path frames before the perturbation, then the perturbed view); the
-    samples numbered in ``stops`` are labelled STOP."""
+    samples numbered in ``stops`` are labelled STOP; ``views``: the labels of each perturbed view, or None."""
     records = []
     for number, sample in enumerate(samples):
         label = MidLevelAction(Action.STOP) if number in stops else sample.label
@@ -233,6 +244,8 @@ def recovery_records(
             "frames": [frame_path(video, i) for i in range(sample.step)]
             + [recovery_frame_path(video, number)],
         }
+        if views is not None:
+            record["view"] = views[number]
         records.extend(dict(record) for _ in range(rebalance.get(label_key(label), 1)))
     return records
 
@@ -326,8 +339,10 @@ def episode_records(
     recovery_per_episode: int,
     recovery_seed: int,
     stop_label_distance: float | None = None,
+    with_view_labels: bool = False,
 ) -> list[dict]:
-    """Walk one episode, write its frames under ``frames_root/video`` and return its records."""
+    """Walk one episode, write its frames under ``frames_root/video`` and return its records (with the labels
+    of each record's current view when ``with_view_labels``; ``env`` must then render depth)."""
     try:
         scene: Scene = env.set_scene(episode.scene_id)
     except ValueError as error:
@@ -350,8 +365,13 @@ def episode_records(
         if stop_label_distance is not None
         else (frozenset(), frozenset())
     )
-    return path_records(video, text, walk.actions, rebalance, path_stops) + recovery_records(
-        video, text, samples, rebalance, recovery_stops
+    path_views = recovery_views = None
+    if with_view_labels:
+        points = [walk.states[step] for step, _ in decision_points(walk.actions)]
+        path_views = current_view_labels(env, scene.house, points)
+        recovery_views = current_view_labels(env, scene.house, [s.state for s in samples])
+    return path_records(video, text, walk.actions, rebalance, path_stops, path_views) + recovery_records(
+        video, text, samples, rebalance, recovery_stops, recovery_views
     )
 
 
@@ -369,6 +389,7 @@ def generate_trajectory_data(
     progress: bool = True,
     max_skipped_share: float = MAX_SKIPPED_SHARE,
     stop_label_distance: float | None = None,
+    view_labels: bool = False,
 ) -> Path:
     """Write NaVILA navigation records and their JPEG frames for one split (see the module docstring);
     returns the annotation path ``{out_dir}/{split}_nav.json`` (data root: `trajectory_data_root`).
@@ -376,7 +397,8 @@ def generate_trajectory_data(
     ``rebalance`` maps `LABEL_KEYS` to copies (None: every record once); ``max_episodes`` keeps the first
     episodes of the file; ``progress`` shows a tqdm bar over episodes; ``max_skipped_share`` in [0, 1]: the
     share of episodes the expert may fail on (skipped, listed in `skipped_path`) before the run fails;
-    ``stop_label_distance``: goal-region STOP labels (module docstring, item 5), metres > 0.2, or None."""
+    ``stop_label_distance``: goal-region STOP labels (module docstring, item 5), metres > 0.2, or None;
+    ``view_labels``: each record carries its current view's labels (item 6)."""
     _check_arguments(
         sim,
         split,
@@ -406,7 +428,8 @@ def generate_trajectory_data(
     records: list[dict] = []
     skipped: list[dict] = []
     allowed = math.floor(max_skipped_share * len(episodes) + 1e-9)
-    with BuiltinNavEnv(SimConfig(width=frame_size, height=frame_size, max_steps=MAX_STEPS)) as env:
+    config = SimConfig(width=frame_size, height=frame_size, max_steps=MAX_STEPS, depth=view_labels)
+    with BuiltinNavEnv(config) as env:
         for episode in tqdm(episodes, desc=f"{split} trajectories", unit="episode", disable=not progress):
             video = _episode_video(split, episode)
             try:
@@ -420,6 +443,7 @@ def generate_trajectory_data(
                     recovery_per_episode,
                     recovery_seed,
                     stop_label_distance,
+                    view_labels,
                 )
             except ExpertWalkError as error:
                 skipped.append(

@@ -1,5 +1,6 @@
 """Frame files of `navagent data trajectories` (`navagent.train.trajectories`): relative frame paths, JPEG
-bytes (fixed settings: equal pixels give equal bytes) and replacing writes of the rendered views."""
+bytes (fixed settings: equal pixels give equal bytes), replacing writes of the rendered views, and the
+simulator's labels of a view (`navagent.envs.builtin.view_labels`) for the records that carry them."""
 
 from __future__ import annotations
 
@@ -13,7 +14,10 @@ import numpy as np
 from PIL import Image
 
 from navagent.envs.base import AgentState
+from navagent.envs.builtin.house import House
 from navagent.envs.builtin.sim import BuiltinNavEnv
+from navagent.envs.builtin.view_labels import view_labels
+from navagent.envs.builtin.view_visibility import ViewCamera
 
 
 def frame_path(video: str, index: int) -> str:
@@ -53,3 +57,19 @@ def render_frames(
     for name, state in zip(names, states, strict=True):
         rgb, _ = env.render(state.position, state.heading)
         write_file_replacing(folder / Path(name).name, encode_jpeg(rgb, quality))
+
+
+def current_view_labels(env: BuiltinNavEnv, house: House, states: Sequence[AgentState]) -> list[dict]:
+    """The simulator's labels (`ViewLabels.to_json`: room, doorways / rooms behind them / objects / colours /
+    depth per image sector) of the view from each pose of ``states``; ``env`` must render depth."""
+    config = env.config
+    if not config.depth:
+        raise ValueError(
+            "current_view_labels needs an environment that renders depth (SimConfig(depth=True))"
+        )
+    camera = ViewCamera(config.width, config.height, config.hfov_deg, config.camera_height)
+    labels = []
+    for state in states:
+        _, depth = env.render(state.position, state.heading)
+        labels.append(view_labels(house, camera, state.position, state.heading, depth).to_json())
+    return labels

@@ -35,6 +35,11 @@ class NavVLMConfig(PretrainedConfig):
         image_token_index: the id that stands for one image in `input_ids` (-200).
         chat_format: "llama_3" (VILA's template, double BOS) or "tokenizer" (the tokenizer's chat template).
         num_video_frames: frames per navigation query (8).
+        mm_frame_slots: S > 0 adds a learned vector per (frame slot, token of the image) to the projected
+            tokens; the slot counts back from the last image of the sequence (0 = the current observation, 1 =
+            the frame before it, ...; images further back share slot S - 1). The language model can then pick
+            the current frame, and the left or right part of it, by content rather than by RoPE distance.
+            0 (VILA / NaVILA): none.
         image_size / image_mean / image_std: preprocessing of the vision tower (square resize, normalise).
     """
 
@@ -63,6 +68,7 @@ class NavVLMConfig(PretrainedConfig):
     image_token_index: int = IMAGE_TOKEN_INDEX
     chat_format: str = "llama_3"
     num_video_frames: int = 8
+    mm_frame_slots: int = 0
     image_size: int | None = None
     image_mean: list[float] | None = None
     image_std: list[float] | None = None
@@ -75,6 +81,8 @@ class NavVLMConfig(PretrainedConfig):
         _check_choice("chat_format", self.chat_format, CHAT_FORMATS)
         if self.num_video_frames < 1:
             raise ValueError(f"NavVLMConfig.num_video_frames must be >= 1, got {self.num_video_frames}")
+        if self.mm_frame_slots < 0:
+            raise ValueError(f"NavVLMConfig.mm_frame_slots must be >= 0, got {self.mm_frame_slots}")
         if self.image_size is None:
             if getattr(self.vision_config, "image_size", None) is None:
                 raise ValueError(

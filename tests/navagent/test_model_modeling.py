@@ -1,5 +1,7 @@
 """NavVLMForCausalLM: encoding, splicing, labels, batched generation, sampling, save/load, other backbones."""
 
+import dataclasses
+
 import pytest
 import torch
 from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForImageTextToText
@@ -9,7 +11,10 @@ from navagent.model import (
     IMAGE_TOKEN_INDEX,
     NavVLMConfig,
     NavVLMForCausalLM,
+    build_tiny_model,
     load_model_and_processor,
+    load_tiny_model_spec,
+    save_model_and_processor,
 )
 
 NAV_PROMPT = (
@@ -200,8 +205,50 @@ def test_clip_and_qwen2_backbones(projector, select_feature, tokens):
         ("mm_vision_select_feature", "cls"),
         ("chat_format", "vicuna"),
         ("num_video_frames", 0),
+        ("mm_frame_slots", -1),
     ],
 )
 def test_config_validation(field, value):
     with pytest.raises(ValueError, match=field):
         NavVLMConfig(**{field: value})
+
+
+@pytest.fixture(scope="module")
+def slotted_model(tiny_model_config_path, tiny_tokenizer):
+    """The tiny model with 3 frame slots, their vectors made large enough to see."""
+    spec = dataclasses.replace(load_tiny_model_spec(tiny_model_config_path), mm_frame_slots=3)
+    model = build_tiny_model(spec, tiny_tokenizer)
+    with torch.no_grad():
+        model.frame_slot_embeddings.weight.normal_(std=1.0)
+    return model
+
+
+def test_frame_slots_count_back_from_the_current_frame(slotted_model, tiny_processor, tiny_frames):
+    prompts = [tiny_processor.user_prompt("<image>\n" * count + "Go.") for count in (5, 1)]
+    batch = tiny_processor(prompts, tiny_frames[:6], padding_side="right")
+    features = list(slotted_model.encode_images(batch["pixel_values"]))
+    spliced = slotted_model.prepare_multimodal_inputs(
+        batch["input_ids"], batch["attention_mask"], image_features=features
+    )
+    slot_vectors = slotted_model.frame_slot_embeddings.weight
+    # row 0: five frames -> slots 2 (capped), 2, 2, 1, 0; row 1: one frame -> slot 0 (it is the current frame)
+    expected_slots = [(0, 2), (0, 2), (0, 2), (0, 1), (0, 0), (1, 0)]
+    for (row, slot), feature, start in zip(expected_slots, features, [*range(0, 80, 16), 0], strict=True):
+        positions = spliced.image_positions[row].nonzero().flatten()[start : start + 16]
+        vectors = slot_vectors[slot * 16 : (slot + 1) * 16]  # (T, D): one per token of the image
+        torch.testing.assert_close(spliced.inputs_embeds[row, positions], feature + vectors)
+
+
+def test_frame_slots_batch_and_round_trip(slotted_model, tiny_processor, tiny_frames, tmp_path):
+    batch = nav_inputs(tiny_processor, ["Walk into the kitchen.", "Stop."], tiny_frames)
+    batched = slotted_model.generate(**batch, max_new_tokens=8)
+    single = slotted_model.generate(**nav_inputs(tiny_processor, ["Stop."], tiny_frames), max_new_tokens=8)
+    assert batched[1, : single.shape[1]].tolist() == single[0].tolist()
+    loaded, _ = load_model_and_processor(save_model_and_processor(slotted_model, tiny_processor, tmp_path))
+    assert loaded.config.mm_frame_slots == 3
+    torch.testing.assert_close(
+        loaded.frame_slot_embeddings.weight, slotted_model.frame_slot_embeddings.weight
+    )
+    with torch.no_grad():
+        ours, theirs = slotted_model(**batch).logits, loaded(**batch).logits
+    torch.testing.assert_close(ours, theirs)

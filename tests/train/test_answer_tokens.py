@@ -38,6 +38,27 @@ def test_decision_tokens_are_where_the_action_sentences_branch(tiny_processor):
         AnswerTokens(tiny_processor, stop_weight=0.0)
 
 
+def test_each_answer_of_a_multi_turn_sample_is_looked_at_on_its_own(tiny_processor):
+    """A navigation answer followed by view questions keeps its decision tokens and STOP weight; the
+    questions' answers weigh 1 and decide nothing."""
+    tokens = AnswerTokens(tiny_processor, stop_weight=3.0)
+    for sentence in (canonical_action_sentences()[4], canonical_action_sentences()[-1]):
+        messages = [
+            {"role": "user", "content": "Go."},
+            {"role": "assistant", "content": sentence},
+            {"role": "user", "content": "Is there a doorway on your left?"},
+            {"role": "assistant", "content": "yes"},
+        ]
+        labels = tiny_processor.tokenize_conversation(messages).labels
+        weights, flags = tokens.annotate(labels)
+        single_weights, single_flags = tokens.annotate(_labels(tiny_processor, sentence))
+        assert sum(flags) == sum(single_flags) > 0
+        trained = [w for t, w in zip(labels, weights) if t != IGNORE_INDEX]
+        first = [w for t, w in zip(_labels(tiny_processor, sentence), single_weights) if t != IGNORE_INDEX]
+        assert trained[: len(first)] == first  # the action's tokens, as when it is the only answer
+        assert set(trained[len(first) :]) == {1.0}  # "yes" and its closing token
+
+
 def test_weighted_loss_with_unit_weights_is_the_models_loss(fresh_tiny_model, tiny_processor):
     samples = [
         Sample("a", ({"role": "user", "content": "Go."}, {"role": "assistant", "content": sentence}))

@@ -88,6 +88,12 @@ def test_registry_errors_name_the_entry(tmp_path):
     path.write_text("datasets:\n  r2r: {type: navigation, annotations: a.json, num_frames: eight}\n")
     with pytest.raises(MixtureError, match="num_frames must be an int"):
         load_registry(path)
+    path.write_text("datasets:\n  r2r: {type: navigation, annotations: a.json, view_questions: -1}\n")
+    with pytest.raises(MixtureError, match="dataset 'r2r': view_questions must be an int >= 0"):
+        load_registry(path)
+    path.write_text("datasets:\n  qa: {type: vqa, annotations: a.json, view_questions: 2}\n")
+    with pytest.raises(MixtureError, match="dataset 'qa': view_questions is for navigation data only"):
+        load_registry(path)
 
 
 def test_the_shipped_registry_loads(tiny_spec_path):

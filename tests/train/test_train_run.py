@@ -215,3 +215,11 @@ def test_failed_start_leaves_no_output_folder(config_path, tmp_path):
     with pytest.raises(FileNotFoundError):
         train_from_config(config_path, ["--data.registry", str(tmp_path / "missing.yaml")])
     assert not (tmp_path / "run").exists()  # train_config.yaml is written only after model + data load
+
+
+def test_packing_is_refused_for_a_model_with_frame_slots(config_path, tiny_spec_path, tmp_path):
+    slotted = tmp_path / "slotted.yaml"
+    slotted.write_text(yaml.safe_dump(yaml.safe_load(tiny_spec_path.read_text()) | {"mm_frame_slots": 2}))
+    with pytest.raises(ConfigError, match="data.packing cannot be used with a model that has frame-slot"):
+        train_from_config(config_path, ["--model.tiny", str(slotted)])
+    assert not (tmp_path / "run" / "train_config.yaml").exists()

@@ -3,11 +3,18 @@ batches touching the vision path. (The DeepSpeed step runs in a subprocess: test
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 import torch
 from transformers import TrainerCallback, TrainingArguments
 
-from navagent.model import load_model_and_processor, save_model_and_processor
+from navagent.model import (
+    build_tiny_model,
+    load_model_and_processor,
+    load_tiny_model_spec,
+    save_model_and_processor,
+)
 from navagent.train.collate import BATCH_STATS_KEY, SupervisedCollator
 from navagent.train.lora import apply_lora, lora_target_modules, merge_lora
 from navagent.train.mixtures import build_mixture, load_registry
@@ -167,6 +174,23 @@ def test_lora_training_then_merging_gives_the_unmerged_outputs(
     )
     with torch.no_grad():
         torch.testing.assert_close(loaded(**batch).logits, merged, rtol=1e-5, atol=1e-5)
+
+
+def test_frame_slot_vectors_train_freeze_and_save_with_the_projector(
+    tiny_spec_path, tiny_tokenizer, tiny_processor, mixture, tmp_path
+):
+    spec = dataclasses.replace(load_tiny_model_spec(tiny_spec_path), mm_frame_slots=4)
+    model = build_tiny_model(spec, tiny_tokenizer).train()
+    assert model_part("frame_slot_embeddings.weight") == "mm_projector"
+    initial = model.frame_slot_embeddings.weight.detach().clone()
+    peft_model = apply_lora(model, r=4, alpha=8, dropout=0.0, parts=["llm"], seed=0)
+    trainable = {n for n, p in peft_model.named_parameters() if p.requires_grad}
+    assert any("frame_slot_embeddings" in name for name in trainable)
+    _trainer(peft_model, tiny_processor, mixture, tmp_path, learning_rate=1e-2).train()
+    merged = merge_lora(peft_model)
+    assert not torch.equal(merged.frame_slot_embeddings.weight, initial)  # trained, kept by the merge
+    freeze_parts(merged, ["mm_projector"])
+    assert not merged.frame_slot_embeddings.weight.requires_grad
 
 
 @pytest.mark.parametrize("packing", [False, True])

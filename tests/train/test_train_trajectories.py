@@ -32,7 +32,7 @@ from navagent.train.recovery import (
     route_direction,
     sample_recoveries,
 )
-from navagent.train.samples import load_sample_images, resolve_under_root
+from navagent.train.samples import DataRecordError, load_sample_images, resolve_under_root
 from navagent.train.trajectories import (
     DEFAULT_REBALANCE,
     ExpertWalkError,
@@ -459,3 +459,56 @@ def test_goal_region_stop_labels_keep_the_walk_and_label_stop_only_near_the_goal
                 assert geodesic < distance
     with pytest.raises(trajectories.TrajectoryDataError, match="stop_label_distance"):
         generate(episodes_dir, "train", tmp_path / "bad", frame_size=SIZE, stop_label_distance=3.5)
+
+
+def test_view_labels_add_the_current_views_labels_and_change_nothing_else(episodes_dir, plain, tmp_path):
+    """--view-labels: the same records and frame bytes as without, each record with its current view's labels
+    (the room it stands in, per sector doorways and the rooms behind them); the navigation dataset asks about
+    them after the action, mirrored with the frames for a mirrored twin."""
+    labelled = generate(
+        episodes_dir,
+        "train",
+        tmp_path / "views",
+        frame_size=SIZE,
+        rebalance=None,
+        recovery_per_episode=RECOVERIES,
+        progress=False,
+        view_labels=True,
+    )
+    before, after = read(plain), read(labelled)
+    assert before == [{k: v for k, v in r.items() if k != "view"} for r in after]
+    for record in after[:12]:
+        frame = record["frames"][-1]
+        assert (trajectory_data_root(labelled.parent) / frame).read_bytes() == (
+            trajectory_data_root(plain.parent) / frame
+        ).read_bytes()
+    env = BuiltinNavEnv(render=False)
+    for episode in load_episodes(r2r_episodes_path(episodes_dir, "train")):
+        scene = env.load_scene(episode.scene_id)
+        walk = trajectories.walk_episode(episode, scene)
+        records = path_records_by_video(after)[f"train_{episode.episode_id}"]
+        for record, (step, _) in zip(records, trajectories.decision_points(walk.actions), strict=True):
+            x, _, z = walk.states[step].position
+            assert record["view"]["room"] == scene.house.room_at(float(x), float(z)).room_type
+            view = record["view"]
+            assert all(door or room is None for door, room in zip(view["door"], view["through"], strict=True))
+    assert any(any(r["view"]["door"]) for r in after)
+    dataset = load_navigation_dataset(
+        labelled, trajectory_data_root(labelled.parent), "nav", 8, True, True, 8
+    )
+    record = next(r for r in after if r["view"]["door"][:2] != r["view"]["door"][2:][::-1])
+    number = after.index(record)
+    sample, twin = dataset.samples[2 * number], dataset.samples[2 * number + 1]
+    assert sample.messages[1]["content"] == record["a"] and len(sample.messages) > 2
+    asked = {
+        m["content"].split("\n")[0]: n["content"]
+        for m, n in zip(sample.messages[2::2], sample.messages[3::2])
+    }
+    mirrored = {
+        m["content"].split("\n")[0]: n["content"] for m, n in zip(twin.messages[2::2], twin.messages[3::2])
+    }
+    for side, other in (("left", "right"), ("right", "left")):
+        question = f"Is there a doorway on your {side}?"
+        assert asked[question] == mirrored[f"Is there a doorway on your {other}?"]
+    with pytest.raises(DataRecordError, match="view questions need the current view's labels"):
+        load_navigation_dataset(plain, trajectory_data_root(plain.parent), "nav", 8, True, False, 1)

@@ -9,11 +9,23 @@ Record (JSON list or JSON Lines)::
 current view), relative to the data root. The sample shows N of them chosen by NaVILA's rule
 (`navagent.agent.prompts.sample_frame_indices`, black frames in front when fewer than N) in the navigation
 prompt, with the instruction normalised as in NaVILA's training data; the answer is `a`.
+
+View questions (`view_questions` = K > 0; records written with `navagent data trajectories --view-labels`,
+which carry ``"view"``, the simulator's labels of the current frame): after the action, K more user turns ask
+about the current observation with view-QA's questions ("Is there a doorway on your left?", "Which room is
+through the doorway on your right?", "What is on your left?", "Which room are you in?";
+`navagent.train.datasets.view_qa.view_questions`), answered from the labels (mirrored with the frames for a
+mirrored twin). They train what the action needs and behaviour cloning teaches only weakly: reading the
+current frame, by its side, from the end of the ~200-token navigation prompt. K questions are drawn per sample
+from a stream seeded by the sample id (the same every epoch and run).
 """
 
 from __future__ import annotations
 
+import zlib
 from pathlib import Path
+
+import numpy as np
 
 from navagent.agent.prompts import (
     mirror_left_right,
@@ -21,7 +33,10 @@ from navagent.agent.prompts import (
     normalize_instruction,
     sample_frame_indices,
 )
+from navagent.envs.builtin.view_labels import ViewLabels
 from navagent.train.datasets.base import SampleDataset, read_records, record_name
+from navagent.train.datasets.view_qa import view_questions
+from navagent.train.datasets.vqa import SHORT_ANSWER_PROMPT
 from navagent.train.samples import DataRecordError, Sample, resolve_under_root
 
 
@@ -32,26 +47,36 @@ def load_navigation_dataset(
     num_frames: int = 8,
     verify_files: bool = True,
     mirror: bool = False,
+    questions: int = 0,
 ) -> SampleDataset:
     """Read NaVILA records from `annotations`; frame paths are relative to `data_root`. With `mirror`, every
-    record also gives its mirrored twin (`navigation_sample(..., mirrored=True)`, id suffix "~mirror")."""
+    record also gives its mirrored twin (`navigation_sample(..., mirrored=True)`, id suffix "~mirror");
+    `questions` > 0 adds that many view questions per sample (module docstring)."""
     records = read_records(annotations)
     samples = []
     for index, record in enumerate(records):
         sample_id = record_name(name, record, index, id_key="video_id")
-        samples.append(navigation_sample(record, sample_id, data_root, num_frames))
+        samples.append(navigation_sample(record, sample_id, data_root, num_frames, questions=questions))
         if mirror:
-            samples.append(navigation_sample(record, f"{sample_id}~mirror", data_root, num_frames, True))
+            samples.append(
+                navigation_sample(record, f"{sample_id}~mirror", data_root, num_frames, True, questions)
+            )
     return SampleDataset(name, samples, verify_files)
 
 
 def navigation_sample(
-    record: dict, sample_id: str, data_root: Path, num_frames: int = 8, mirrored: bool = False
+    record: dict,
+    sample_id: str,
+    data_root: Path,
+    num_frames: int = 8,
+    mirrored: bool = False,
+    questions: int = 0,
 ) -> Sample:
     """One navigation record -> Sample with `num_frames` image slots (None = black padding frame).
 
     `mirrored`: the record as it happens in the mirror image of the house — frames flipped left-right, and
-    "left" / "right" swapped in the instruction and the answer (`mirror_left_right`)."""
+    "left" / "right" swapped in the instruction and the answer (`mirror_left_right`); `questions`: view
+    questions after the action (module docstring)."""
     paths = navigation_frame_paths(record, data_root, f"record {sample_id}")
     images = tuple(None if i is None else paths[i] for i in sample_frame_indices(len(paths), num_frames))
     instruction, answer = record["q"], record["a"]
@@ -61,7 +86,36 @@ def navigation_sample(
         {"role": "user", "content": navigation_prompt(normalize_instruction(instruction), num_frames)},
         {"role": "assistant", "content": answer},
     )
+    if questions:
+        messages += view_question_turns(record, sample_id, questions, mirrored)
     return Sample(sample_id, messages, images, mirrored)
+
+
+def view_question_turns(record: dict, sample_id: str, count: int, mirrored: bool) -> tuple[dict, ...]:
+    """`count` (question, answer) turns about the record's current view, drawn without replacement from
+    `view_questions` of its labels (all of them when there are fewer) by a stream seeded with `sample_id`."""
+    where = f"record {sample_id}"
+    view = record.get("view")
+    if not isinstance(view, dict):
+        raise DataRecordError(
+            f"{where}: view questions need the current view's labels ('view'; write the records with "
+            f"`navagent data trajectories --view-labels`)"
+        )
+    try:
+        labels = ViewLabels.from_json(view)
+    except (KeyError, TypeError, ValueError) as error:
+        raise DataRecordError(f"{where}: 'view' is not a view-labels mapping: {error!r}") from error
+    if mirrored:
+        labels = labels.flipped()
+    pairs = view_questions(labels.to_json(), len(labels.door))
+    rng = np.random.default_rng(zlib.crc32(sample_id.encode("utf-8")))
+    chosen = sorted(rng.choice(len(pairs), size=min(count, len(pairs)), replace=False).tolist())
+    turns: list[dict] = []
+    for index in chosen:
+        question, reply = pairs[index]
+        turns.append({"role": "user", "content": f"{question}\n{SHORT_ANSWER_PROMPT}"})
+        turns.append({"role": "assistant", "content": reply})
+    return tuple(turns)
 
 
 def navigation_frame_paths(record: dict, data_root: Path, where: str) -> list[Path]:
