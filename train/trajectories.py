@@ -71,7 +71,6 @@ from navagent.envs.episodes import load_episodes, r2r_episodes_path
 from navagent.fileio import json_bytes, write_bytes_atomic
 from navagent.train.recovery import RecoverySample, sample_recoveries
 from navagent.train.trajectory_frames import (  # noqa: F401  (encode_jpeg: re-exported for callers)
-    current_view_labels,
     encode_jpeg,
     frame_path,
     recovery_frame_path,
@@ -203,11 +202,11 @@ def path_records(
     actions: Sequence[int],
     rebalance: Mapping[str, int],
     stops: frozenset[int] = frozenset(),
-    views: Sequence[dict] | None = None,
+    views: Sequence[dict] = (),
 ) -> list[dict]:
     """The records of every decision point of a walk, each repeated ``rebalance[label]`` times; the decision
     points numbered in ``stops`` are labelled STOP (goal-region labels, `goal_region_stops`); ``views``: the
-    labels of each decision point's view (stored as ``"view"``), or None."""
+    labels of each decision point's view (stored as ``"view"``; empty: none)."""
     records = []
     for number, (step, action) in enumerate(decision_points(actions)):
         if number in stops:
@@ -218,7 +217,7 @@ def path_records(
             "a": action.to_text(),
             "frames": [frame_path(video, i) for i in range(step + 1)],
         }
-        if views is not None:
+        if views:
             record["view"] = views[number]
         records.extend(dict(record) for _ in range(rebalance.get(label_key(action), 1)))
     return records
@@ -230,10 +229,10 @@ def recovery_records(
     samples: Sequence[RecoverySample],
     rebalance: Mapping[str, int],
     stops: frozenset[int] = frozenset(),
-    views: Sequence[dict] | None = None,
+    views: Sequence[dict] = (),
 ) -> list[dict]:
     """One record per recovery sample (path frames before the perturbation, then the perturbed view); the
-    samples numbered in ``stops`` are labelled STOP; ``views``: the labels of each perturbed view, or None."""
+    samples numbered in ``stops`` are labelled STOP; ``views``: the labels of each perturbed view (empty: none)."""
     records = []
     for number, sample in enumerate(samples):
         label = MidLevelAction(Action.STOP) if number in stops else sample.label
@@ -244,7 +243,7 @@ def recovery_records(
             "frames": [frame_path(video, i) for i in range(sample.step)]
             + [recovery_frame_path(video, number)],
         }
-        if views is not None:
+        if views:
             record["view"] = views[number]
         records.extend(dict(record) for _ in range(rebalance.get(label_key(label), 1)))
     return records
@@ -354,22 +353,19 @@ def episode_records(
     samples = sample_recoveries(walk.expert, walk.states, recovery_per_episode, rng)
     folder = frames_root / video
     folder.mkdir(parents=True, exist_ok=True)
-    render_frames(
-        env, folder, [frame_path(video, i) for i in range(len(walk.states))], walk.states, jpeg_quality
-    )
+    points = [step for step, _ in decision_points(walk.actions)] if with_view_labels else []
+    path_names = [frame_path(video, i) for i in range(len(walk.states))]
+    path_views = render_frames(env, folder, path_names, walk.states, jpeg_quality, scene.house, points)
     names = [recovery_frame_path(video, k) for k in range(len(samples))]
-    render_frames(env, folder, names, [s.state for s in samples], jpeg_quality)
+    recovery_states = [s.state for s in samples]
+    sampled = range(len(samples)) if with_view_labels else ()
+    recovery_views = render_frames(env, folder, names, recovery_states, jpeg_quality, scene.house, sampled)
     text = episode.instruction_text
     path_stops, recovery_stops = (
         goal_region_stops(walk, samples, stop_label_distance)
         if stop_label_distance is not None
         else (frozenset(), frozenset())
     )
-    path_views = recovery_views = None
-    if with_view_labels:
-        points = [walk.states[step] for step, _ in decision_points(walk.actions)]
-        path_views = current_view_labels(env, scene.house, points)
-        recovery_views = current_view_labels(env, scene.house, [s.state for s in samples])
     return path_records(video, text, walk.actions, rebalance, path_stops, path_views) + recovery_records(
         video, text, samples, rebalance, recovery_stops, recovery_views
     )

@@ -51,25 +51,29 @@ def write_file_replacing(path: Path, data: bytes) -> None:
 
 
 def render_frames(
-    env: BuiltinNavEnv, folder: Path, names: Sequence[str], states: Sequence[AgentState], quality: int
-) -> None:
-    """Render the view from each pose of ``states`` and write it as JPEG ``folder / basename(name)``."""
-    for name, state in zip(names, states, strict=True):
-        rgb, _ = env.render(state.position, state.heading)
-        write_file_replacing(folder / Path(name).name, encode_jpeg(rgb, quality))
+    env: BuiltinNavEnv,
+    folder: Path,
+    names: Sequence[str],
+    states: Sequence[AgentState],
+    quality: int,
+    house: House | None = None,
+    labelled: Sequence[int] = (),
+) -> list[dict]:
+    """Render the view from each pose of ``states`` and write it as JPEG ``folder / basename(name)``.
 
-
-def current_view_labels(env: BuiltinNavEnv, house: House, states: Sequence[AgentState]) -> list[dict]:
-    """The simulator's labels (`ViewLabels.to_json`: room, doorways / rooms behind them / objects / colours /
-    depth per image sector) of the view from each pose of ``states``; ``env`` must render depth."""
+    Returns the simulator's labels (`ViewLabels.to_json`: room, doorways / rooms behind them / objects /
+    colours / depth per image sector) of the views numbered in ``labelled``, in that order, from the same
+    render (they need ``house`` and an ``env`` that renders depth); [] when ``labelled`` is empty."""
     config = env.config
-    if not config.depth:
+    if labelled and (house is None or not config.depth):
         raise ValueError(
-            "current_view_labels needs an environment that renders depth (SimConfig(depth=True))"
+            "view labels need the house and an environment that renders depth (SimConfig(depth=True))"
         )
     camera = ViewCamera(config.width, config.height, config.hfov_deg, config.camera_height)
-    labels = []
-    for state in states:
-        _, depth = env.render(state.position, state.heading)
-        labels.append(view_labels(house, camera, state.position, state.heading, depth).to_json())
-    return labels
+    wanted, labels = set(labelled), {}
+    for index, (name, state) in enumerate(zip(names, states, strict=True)):
+        rgb, depth = env.render(state.position, state.heading)
+        write_file_replacing(folder / Path(name).name, encode_jpeg(rgb, quality))
+        if index in wanted:
+            labels[index] = view_labels(house, camera, state.position, state.heading, depth).to_json()
+    return [labels[index] for index in labelled]
