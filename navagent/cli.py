@@ -333,6 +333,7 @@ def _cmd_data_dagger(args: argparse.Namespace) -> None:
             max_steps=args.max_steps,
             stop_distance=args.stop_label_distance,
             shard=args.shard,
+            view_labels=args.view_labels,
         )
         or "rollouts done; the annotation is written by the shard that finishes last"
     )
@@ -480,6 +481,11 @@ def build_parser() -> argparse.ArgumentParser:
         default=0.2,
         metavar="METRES",
         help="the labelling expert says STOP within this distance of the goal once the route is done (default 0.2)",
+    )
+    dagger.add_argument(
+        "--view-labels",
+        action="store_true",
+        help="each record also carries the simulator's labels of its current view (for view questions)",
     )
     dagger.add_argument(
         "--shard", default=None, help="'i/n': this process's share of the episodes (default: torchrun's RANK)"

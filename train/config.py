@@ -36,7 +36,7 @@ class DataSection:
 
     feature_cache: a folder of cached vision-tower outputs (`navagent data features CONFIG` writes it;
     needs train.freeze_vision_tower) read instead of decoding images. stop_weight: loss weight of the tokens
-    of STOP answers (`navagent.train.answer_tokens`)."""
+    of STOP answers; side_weight: of a turn answer's left / right token (`navagent.train.answer_tokens`)."""
 
     registry: str = "configs/data/registry.yaml"
     root: str = "data"
@@ -49,6 +49,7 @@ class DataSection:
     seed: int = 0
     feature_cache: str | None = None
     stop_weight: float = 1.0
+    side_weight: float = 1.0
 
 
 @dataclass
@@ -117,8 +118,9 @@ class TrainConfig:
             raise ValueError(
                 "config: data.feature_cache needs train.freeze_vision_tower: true (cached features)"
             )
-        if not self.data.stop_weight > 0:
-            raise ValueError(f"config: data.stop_weight must be > 0, got {self.data.stop_weight}")
+        for key in ("stop_weight", "side_weight"):
+            if not getattr(self.data, key) > 0:
+                raise ValueError(f"config: data.{key} must be > 0, got {getattr(self.data, key)}")
         if not 0 <= self.train.warmup_ratio < 1:
             raise ValueError(f"config: train.warmup_ratio must lie in [0, 1), got {self.train.warmup_ratio}")
         for key in ("batch_size", "gradient_accumulation_steps", "logging_steps", "save_steps"):

@@ -11,7 +11,7 @@ episode's spinning.
 
 Output (the layout of `navagent.train.trajectories`, so the registry reads it like expert walks)::
 
-    {out_dir}/train_nav.json                 records {"video_id", "q", "a", "frames"}
+    {out_dir}/train_nav.json                 records {"video_id", "q", "a", "frames"} (+ "view" with view labels)
     {out_dir}/frames/{video}/frame_{i}.jpg   every observation of a rollout (224 px JPEG)
     {out_dir}/records.jsonl                  the records of each finished rollout (a killed round resumes)
     {out_dir}/rollouts/                      the loop's per-episode results (closed-loop metrics on train)
@@ -19,6 +19,9 @@ Output (the layout of `navagent.train.trajectories`, so the registry reads it li
 ``video = "{prefix}_{episode_id}"``; record ``"{video}-{k}"`` is the k-th decision of the rollout, its frames
 are the rollout's observations up to and including the decision's, its answer the expert's decision as an
 action sentence (STOP when the expert would stop, e.g. after the agent walked past the goal without stopping).
+With ``view_labels`` each record also carries ``"view"``, the simulator's labels of the decision's current view
+(`ViewLabels.to_json`, as ``navagent data trajectories --view-labels`` writes them), so registry entries with
+``view_questions`` ask about the agent's own off-route views too.
 """
 
 from __future__ import annotations
@@ -33,6 +36,8 @@ from navagent.agent.actions import merge_low_level_steps
 from navagent.envs.base import AgentState, Episode, Observation
 from navagent.envs.builtin.expert import RouteExpert
 from navagent.envs.builtin.sim import BuiltinNavEnv, Scene, SimConfig
+from navagent.envs.builtin.view_labels import view_labels
+from navagent.envs.builtin.view_visibility import ViewCamera
 from navagent.eval.vln.inputs import Shard, resolve_shard
 from navagent.eval.vln.policies import Decision, Policy
 from navagent.eval.vln.results import ResultsLog, shard_suffix
@@ -58,19 +63,36 @@ class _Rollout:
 
 
 class ExpertLabels:
-    """The route expert of each episode, on scenes loaded without rendering (cached by scene id).
+    """The route expert of each episode, and the simulator's labels of any view (scenes cached by scene id).
 
     stop_distance: metres from the goal within which the expert says STOP once the route is done (0.2: the
     expert walks' own; larger: goal-region STOP labels, as ``navagent data trajectories --stop-label-distance``).
+    frame_size: the side of the agent's frames in pixels, or None for an expert only: the views are then not
+    rendered and `view` is unavailable.
     """
 
-    def __init__(self, max_cached_scenes: int = 8, stop_distance: float = 0.2):
-        self._env = BuiltinNavEnv(SimConfig(render=False), max_cached_scenes=max_cached_scenes)
+    def __init__(self, max_cached_scenes: int = 8, stop_distance: float = 0.2, frame_size: int | None = None):
+        rendered = frame_size is not None
+        config = SimConfig(
+            render=rendered,
+            depth=rendered,
+            **({"width": frame_size, "height": frame_size} if rendered else {}),
+        )
+        self._env = BuiltinNavEnv(config, max_cached_scenes=max_cached_scenes)
+        self._camera = ViewCamera(config.width, config.height, config.hfov_deg, config.camera_height)
         self.stop_distance = stop_distance
 
     def expert(self, episode: Episode) -> RouteExpert:
         scene: Scene = self._env.load_scene(episode.scene_id)
         return RouteExpert.for_episode(episode, scene.planner, scene.motion, self.stop_distance)
+
+    def view(self, episode: Episode, state: AgentState) -> dict:
+        """`ViewLabels.to_json` of the view from ``state`` in ``episode``'s house (rendered with depth)."""
+        if not self._env.config.render:
+            raise RuntimeError("view labels need ExpertLabels(frame_size=...): this one does not render")
+        scene = self._env.set_scene(episode.scene_id)
+        _, depth = self._env.render(state.position, state.heading)
+        return view_labels(scene.house, self._camera, state.position, state.heading, depth).to_json()
 
     def close(self) -> None:
         self._env.close()
@@ -83,7 +105,8 @@ class DaggerCollector:
     frames_root: where rollout frames are written (``{frames_root}/{video}/frame_{i}.jpg``).
     prefix: video-name prefix of this round (e.g. "dagger1"). jpeg_quality: as for expert walks.
     stop_distance: the labelling expert's (`ExpertLabels`). shard: this process's share of the episodes
-    ``(i, n)`` (its own records log) or None.
+    ``(i, n)`` (its own records log) or None. view_frame_size: the frames' side in pixels to label each
+    decision's view at (records get ``"view"``), or None for no view labels.
     """
 
     needs_rgb = True
@@ -95,13 +118,15 @@ class DaggerCollector:
         jpeg_quality: int = 90,
         stop_distance: float = 0.2,
         shard: Shard | None = None,
+        view_frame_size: int | None = None,
     ):
         self.policy: Policy | None = None
         self.name = "dagger"
         self.frames_root = trajectory_data_root(out_dir)
         self.prefix = prefix
         self.jpeg_quality = jpeg_quality
-        self.labels = ExpertLabels(stop_distance=stop_distance)
+        self.labels = ExpertLabels(stop_distance=stop_distance, frame_size=view_frame_size)
+        self.view_labels = view_frame_size is not None
         self.log = ResultsLog(records_log_path(out_dir, shard))
         self._rollouts: dict[int, _Rollout] = {}
 
@@ -151,14 +176,15 @@ class DaggerCollector:
         state = AgentState(np.asarray(observation.position, dtype=np.float64), float(observation.heading))
         steps = rollout.expert.decide(state, rollout.progress)
         (label,) = merge_low_level_steps(steps)
-        rollout.records.append(
-            {
-                "video_id": f"{rollout.video}-{len(rollout.records)}",
-                "q": rollout.episode.instruction_text,
-                "a": label.to_text(),
-                "frames": [frame_path(rollout.video, i) for i in range(rollout.frames)],
-            }
-        )
+        record = {
+            "video_id": f"{rollout.video}-{len(rollout.records)}",
+            "q": rollout.episode.instruction_text,
+            "a": label.to_text(),
+            "frames": [frame_path(rollout.video, i) for i in range(rollout.frames)],
+        }
+        if self.view_labels:
+            record["view"] = self.labels.view(rollout.episode, state)
+        rollout.records.append(record)
 
     def close(self) -> None:
         self.log.close()
@@ -177,13 +203,15 @@ def run_dagger_round(
     progress: bool = True,
     stop_distance: float = 0.2,
     shard: str | None = None,
+    view_labels: bool = False,
 ) -> Path | None:
     """Roll ``checkpoint`` out on ``split`` episodes and write the expert-labelled records (module docstring);
     returns ``{out_dir}/train_nav.json``. Resumable: finished rollouts are kept in ``records.jsonl``.
 
     ``stop_distance``: the labelling expert's (`ExpertLabels`). ``shard``: ``"i/n"`` runs every n-th episode
     from i (None: torchrun's RANK/WORLD_SIZE, else all), with its own records log; the process that finds
-    every shard's rollouts complete writes the annotation from all logs, the others return None."""
+    every shard's rollouts complete writes the annotation from all logs, the others return None.
+    ``view_labels``: each record carries its current view's labels (module docstring)."""
     from navagent.eval.vln.config import EpisodesSection, EvalConfig, SimSection
     from navagent.eval.vln.runner import run_vln_eval
 
@@ -198,7 +226,15 @@ def run_dagger_round(
         num_envs=num_envs,
         shard=None if parsed is None else f"{parsed[0]}/{parsed[1]}",
     )
-    collector = DaggerCollector(out_dir, prefix, stop_distance=stop_distance, shard=parsed)
+    if view_labels and config.sim.width != config.sim.height:
+        raise ValueError(f"view labels need square frames, got {config.sim.width}x{config.sim.height}")
+    collector = DaggerCollector(
+        out_dir,
+        prefix,
+        stop_distance=stop_distance,
+        shard=parsed,
+        view_frame_size=config.sim.width if view_labels else None,
+    )
     try:
         summary = run_vln_eval(config, hooks=[collector], wrap_policy=collector.wrap, progress=progress)
     finally:

@@ -11,7 +11,9 @@ to the run's data root, or absolute), `annotations` (relative to the entry's roo
 (navigation frames / video frames), `split` (easy_vqa), `limit` (keep the first `limit` records), `mirror`
 (navigation: add each record's mirrored twin — flipped frames, left/right swapped in the text),
 `view_questions` (navigation records with view labels, `navagent data trajectories --view-labels`: that many
-question turns about the current observation after the action, `navagent.train.datasets.navigation`).
+question turns about the current observation after the action, `navagent.train.datasets.navigation`),
+`recent_frames` (navigation: the observations before the current one every sample shows,
+`navagent.agent.prompts.sample_frame_indices`; a model trained on it must have that ``num_recent_frames``).
 
 Mixture: a string `"r2r+easyvqa*2"` — each term a registry name with an optional repeat factor (`*2` = two
 copies, `*0.5` = a seeded half, `*2.5` = two copies and a seeded half) — or a mapping of weights
@@ -63,6 +65,7 @@ class DatasetEntry:
     limit: int | None = None
     mirror: bool = False
     view_questions: int = 0
+    recent_frames: int = 0
 
 
 @dataclass(frozen=True)
@@ -143,7 +146,14 @@ def build_dataset(entry: DatasetEntry, data_root: str | Path, verify_files: bool
         dataset = load_conversation_dataset(annotations, root, entry.name, entry.num_frames, verify_files)
     elif entry.type == "navigation":
         dataset = load_navigation_dataset(
-            annotations, root, entry.name, entry.num_frames, verify_files, entry.mirror, entry.view_questions
+            annotations,
+            root,
+            entry.name,
+            entry.num_frames,
+            verify_files,
+            entry.mirror,
+            entry.view_questions,
+            entry.recent_frames,
         )
     elif entry.type == "view_qa":
         dataset = load_view_qa_dataset(annotations, root, entry.name, verify_files)
@@ -254,6 +264,13 @@ def _check_entry_types(entry: DatasetEntry, path: Path) -> None:
         )
     if questions and entry.type != "navigation":
         raise MixtureError(f"{path}: dataset {entry.name!r}: view_questions is for navigation data only")
+    recent = entry.recent_frames
+    if isinstance(recent, bool) or not isinstance(recent, int) or not 0 <= recent < entry.num_frames:
+        raise MixtureError(
+            f"{path}: dataset {entry.name!r}: recent_frames must be an int in [0, num_frames), got {recent!r}"
+        )
+    if recent and entry.type != "navigation":
+        raise MixtureError(f"{path}: dataset {entry.name!r}: recent_frames is for navigation data only")
     if entry.limit is not None and (not isinstance(entry.limit, int) or entry.limit < 1):
         raise MixtureError(f"{path}: dataset {entry.name!r}: limit must be an int >= 1, got {entry.limit!r}")
 

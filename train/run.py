@@ -31,6 +31,7 @@ from transformers import TrainerCallback, TrainingArguments
 
 from navagent.fileio import write_json_atomic
 from navagent.model import (
+    NavVLMConfig,
     build_tiny_model,
     build_tiny_processor,
     build_tiny_tokenizer,
@@ -52,7 +53,7 @@ from navagent.train.config import (
 )
 from navagent.train.feature_cache import CachedFeatureFrames, FeatureCache, build_feature_cache
 from navagent.train.lora import apply_lora, merge_lora
-from navagent.train.mixtures import MixtureDataset, build_mixture, load_registry
+from navagent.train.mixtures import MixtureDataset, build_mixture, load_registry, parse_mixture
 from navagent.train.trainer import NavVLMTrainer, freeze_parts
 
 logger = logging.getLogger(__name__)
@@ -87,7 +88,7 @@ def run_training(config: TrainConfig) -> Path:
         )
     # NaVILA's second truncation (after splicing) cuts at the training max length, as VILA's training sets it
     model.config.tokenizer_model_max_length = config.data.max_length
-    mixture = build_training_mixture(config)
+    mixture = build_training_mixture(config, model.config)
     _print_main(f"training mixture ({config.data.mixture}):\n{mixture.summary()}")
     collator = SupervisedCollator(
         processor,
@@ -95,7 +96,7 @@ def run_training(config: TrainConfig) -> Path:
         config.data.max_length,
         config.data.packing,
         frames=_frame_source(config, model),
-        answer_tokens=AnswerTokens(processor, config.data.stop_weight),
+        answer_tokens=AnswerTokens(processor, config.data.stop_weight, config.data.side_weight),
     )
     frozen = [
         part
@@ -170,16 +171,34 @@ def build_feature_cache_from_config(
     if config.data.feature_cache is None:
         raise ConfigError(f"{config_path}: data.feature_cache is not set (where should the cache go?)")
     model, processor = load_model_for_training(config.model)
-    mixture = build_training_mixture(config)
+    mixture = build_training_mixture(config, model.config)
     samples = (sample for source in mixture.sources for sample in source.samples)
     return build_feature_cache(model, processor, samples, config.data.root, config.data.feature_cache)
 
 
-def build_training_mixture(config: TrainConfig) -> MixtureDataset:
+def build_training_mixture(config: TrainConfig, model_config: NavVLMConfig) -> MixtureDataset:
+    """The config's mixture; refused when its navigation data shows other frames than the model's agent will:
+    each navigation entry's ``num_frames`` / ``recent_frames`` must be the model config's ``num_video_frames``
+    / ``num_recent_frames`` (`NavAgent` samples its prompts' frames with those)."""
     data = config.data
-    return build_mixture(
-        data.mixture, load_registry(data.registry), data.root, data.seed, data.num_samples, data.verify_files
+    registry = load_registry(data.registry)
+    names = (
+        [t.name for t in parse_mixture(data.mixture)] if isinstance(data.mixture, str) else list(data.mixture)
     )
+    expected = (model_config.num_video_frames, model_config.num_recent_frames)
+    for name in names:
+        entry = registry.get(name)
+        if (
+            entry is not None
+            and entry.type == "navigation"
+            and (entry.num_frames, entry.recent_frames) != expected
+        ):
+            raise ConfigError(
+                f"config: dataset {name!r} samples num_frames={entry.num_frames}, recent_frames="
+                f"{entry.recent_frames}, but the model's agent uses num_video_frames={expected[0]}, "
+                f"num_recent_frames={expected[1]}"
+            )
+    return build_mixture(data.mixture, registry, data.root, data.seed, data.num_samples, data.verify_files)
 
 
 def training_arguments(config: TrainConfig) -> TrainingArguments:

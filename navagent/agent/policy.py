@@ -103,6 +103,7 @@ class NavAgent:
         self.model = model
         self.processor = processor
         self.num_frames = num_frames
+        self.recent_frames = model.config.num_recent_frames
         self.max_new_tokens = max_new_tokens
         self.use_feature_cache = use_feature_cache
         self.max_consecutive_invalid = max_consecutive_invalid
@@ -160,7 +161,7 @@ class NavAgent:
             if state.queue:
                 decisions[env_index] = self._queued_decision(state)
             else:
-                keys = sample_frame_indices(len(state.frames), self.num_frames)
+                keys = sample_frame_indices(len(state.frames), self.num_frames, self.recent_frames)
                 queries.append(_Query(env_index, keys, self._prompt_ids(state, instruction)))
         if queries:
             for query, text in zip(queries, self._generate(queries)):
@@ -183,7 +184,7 @@ class NavAgent:
             return []
         prompts, frames = [], []
         for history, instruction in zip(frame_histories, instructions):
-            frames.extend(sample_frames(history, self.num_frames))
+            frames.extend(sample_frames(history, self.num_frames, self.recent_frames))
             prompts.append(self._tokenized_prompt(instruction))
         return self._generate_from(prompts, list(self._encode(frames)))
 

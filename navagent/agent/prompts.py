@@ -81,33 +81,57 @@ def mirror_left_right(text: str) -> str:
     return _LEFT_RIGHT.sub(lambda m: _MIRRORED_WORD[m.group()], text)
 
 
-def sample_frame_indices(num_observations: int, num_frames: int = DEFAULT_NUM_FRAMES) -> list[int | None]:
+def sample_frame_indices(
+    num_observations: int, num_frames: int = DEFAULT_NUM_FRAMES, recent_frames: int = 0
+) -> list[int | None]:
     """Which history frames the prompt shows: ``num_frames`` entries, each an index into the episode's
     frames (0 = first observation, ``num_observations - 1`` = current) or None for a black padding frame.
+
+    NaVILA's rule (``recent_frames`` = 0): ``num_frames - 1`` frames spread evenly over the history, then the
+    current one. With ``recent_frames`` = r > 0 the r observations just before the current one are always
+    shown, and NaVILA's rule picks the other ``num_frames - r`` from the observations before them (its last
+    pick is the newest of those), so the prompt ends with the current observation and the r before it: the
+    model sees how its last action moved the view (r = 3 spans a 45° turn or a 75 cm move), which frames
+    spread over a long history do not show.
 
     >>> sample_frame_indices(3, 8)
     [None, None, None, None, None, 0, 1, 2]
     >>> sample_frame_indices(20, 8)
     [0, 2, 5, 8, 10, 13, 16, 19]
+    >>> sample_frame_indices(20, 8, recent_frames=2)
+    [0, 3, 6, 10, 13, 17, 18, 19]
     """
     if isinstance(num_observations, bool) or not isinstance(num_observations, int) or num_observations < 1:
         raise ValueError(
             f"sample_frame_indices: num_observations must be an int >= 1, got {num_observations!r}"
         )
     _check_num_frames(num_frames)
-    padding = max(0, num_frames - num_observations)
-    padded_length = num_observations + padding
-    sampled = np.linspace(0, padded_length - 1, num=num_frames - 1, endpoint=False, dtype=int)
+    if (
+        isinstance(recent_frames, bool)
+        or not isinstance(recent_frames, int)
+        or not 0 <= recent_frames < num_frames
+    ):
+        raise ValueError(
+            f"sample_frame_indices: recent_frames must be an int in [0, num_frames), got {recent_frames!r}"
+        )
+    older = num_observations - recent_frames
+    if older < 1:  # the whole episode fits in the recent window
+        return [None] * (num_frames - num_observations) + list(range(num_observations))
+    padding = max(0, num_frames - recent_frames - older)
+    padded_length = older + padding
+    sampled = np.linspace(0, padded_length - 1, num=num_frames - recent_frames - 1, endpoint=False, dtype=int)
     history = [None if i < padding else int(i) - padding for i in sampled]
-    return [*history, num_observations - 1]
+    return [*history, *range(older - 1, num_observations)]
 
 
-def sample_frames(frames: Sequence[np.ndarray], num_frames: int = DEFAULT_NUM_FRAMES) -> list[np.ndarray]:
-    """The ``num_frames`` images of one prompt from an episode's frames (each (H, W, 3) uint8); padding frames
-    are black (zeros shaped like the current frame)."""
+def sample_frames(
+    frames: Sequence[np.ndarray], num_frames: int = DEFAULT_NUM_FRAMES, recent_frames: int = 0
+) -> list[np.ndarray]:
+    """The ``num_frames`` images of one prompt from an episode's frames (each (H, W, 3) uint8; chosen by
+    `sample_frame_indices`); padding frames are black (zeros shaped like the current frame)."""
     if len(frames) == 0:
         raise ValueError("sample_frames: frames is empty (need at least the current observation)")
-    indices = sample_frame_indices(len(frames), num_frames)
+    indices = sample_frame_indices(len(frames), num_frames, recent_frames)
     black = np.zeros_like(frames[-1])
     return [black if i is None else frames[i] for i in indices]
 

@@ -35,6 +35,8 @@ class NavVLMConfig(PretrainedConfig):
         image_token_index: the id that stands for one image in `input_ids` (-200).
         chat_format: "llama_3" (VILA's template, double BOS) or "tokenizer" (the tokenizer's chat template).
         num_video_frames: frames per navigation query (8).
+        num_recent_frames: r observations just before the current one that every navigation query shows
+            (`navagent.agent.prompts.sample_frame_indices`); 0 (NaVILA): frames spread evenly over the history.
         mm_frame_slots: S > 0 adds a learned vector per (frame slot, token of the image) to the projected
             tokens; the slot counts back from the last image of the sequence (0 = the current observation, 1 =
             the frame before it, ...; images further back share slot S - 1). The language model can then pick
@@ -68,6 +70,7 @@ class NavVLMConfig(PretrainedConfig):
     image_token_index: int = IMAGE_TOKEN_INDEX
     chat_format: str = "llama_3"
     num_video_frames: int = 8
+    num_recent_frames: int = 0
     mm_frame_slots: int = 0
     image_size: int | None = None
     image_mean: list[float] | None = None
@@ -81,6 +84,10 @@ class NavVLMConfig(PretrainedConfig):
         _check_choice("chat_format", self.chat_format, CHAT_FORMATS)
         if self.num_video_frames < 1:
             raise ValueError(f"NavVLMConfig.num_video_frames must be >= 1, got {self.num_video_frames}")
+        if not 0 <= self.num_recent_frames < self.num_video_frames:
+            raise ValueError(
+                f"NavVLMConfig.num_recent_frames must be in [0, num_video_frames), got {self.num_recent_frames}"
+            )
         if self.mm_frame_slots < 0:
             raise ValueError(f"NavVLMConfig.mm_frame_slots must be >= 0, got {self.mm_frame_slots}")
         if self.image_size is None:

@@ -98,6 +98,7 @@ class TinyModelSpec:
     mm_vision_select_feature: str = "cls_patch"
     chat_format: str = "llama_3"
     num_video_frames: int = 8
+    num_recent_frames: int = 0
     mm_frame_slots: int = 0
     seed: int = 0
 
@@ -194,6 +195,7 @@ def tiny_model_config(spec: TinyModelSpec, tokenizer) -> NavVLMConfig:
         mm_vision_select_feature=spec.mm_vision_select_feature,
         chat_format=spec.chat_format,
         num_video_frames=spec.num_video_frames,
+        num_recent_frames=spec.num_recent_frames,
         mm_frame_slots=spec.mm_frame_slots,
         image_size=spec.vision.image_size,
     )

@@ -206,6 +206,7 @@ def test_clip_and_qwen2_backbones(projector, select_feature, tokens):
         ("chat_format", "vicuna"),
         ("num_video_frames", 0),
         ("mm_frame_slots", -1),
+        ("num_recent_frames", 8),
     ],
 )
 def test_config_validation(field, value):

@@ -8,6 +8,7 @@ forward 75 cm." (valid actions, queued steps).
 
 from __future__ import annotations
 
+import copy
 import logging
 
 import numpy as np
@@ -159,10 +160,15 @@ def test_reset_clears_history_queue_and_cache_and_is_the_only_way(forward_model,
     assert agent.act([other])[0].queried and agent.history_length(0) == 1
 
 
-@pytest.mark.parametrize("num_frames", [8, TRAINED_NUM_FRAMES])
+@pytest.mark.parametrize(("num_frames", "recent_frames"), [(8, 0), (TRAINED_NUM_FRAMES, 0), (8, 3)])
 def test_feature_cache_gives_identical_decisions_and_encodes_each_frame_once(
-    tiny_model, tiny_processor, num_frames
+    tiny_model, tiny_processor, num_frames, recent_frames
 ):
+    """Also for a model whose prompts show the last observations (num_recent_frames): the agent samples its
+    frames with the model config's rule."""
+    if recent_frames:
+        tiny_model = copy.deepcopy(tiny_model)
+        tiny_model.config.num_recent_frames = recent_frames
     steps = 12
     episodes = [make_episode_observations(20 + i, steps, f"c{i}", INSTRUCTIONS[i]) for i in range(2)]
     cached = NavAgent(tiny_model, tiny_processor, num_frames=num_frames, max_consecutive_invalid=None)
@@ -188,11 +194,11 @@ def test_feature_cache_gives_identical_decisions_and_encodes_each_frame_once(
     seen: set = set()
     expected = []
     for t in range(steps):
-        new = {key for key in sample_frame_indices(t + 1, num_frames)} - seen
+        new = {key for key in sample_frame_indices(t + 1, num_frames, recent_frames)} - seen
         seen |= new
         expected.append(2 * len(new))
     assert per_step_cached == expected
-    if num_frames == 8:
+    if num_frames == 8 and not recent_frames:
         assert expected[:3] == [4, 2, 2]  # black + first frame, then only the current frame
     assert cached.cached_frame_count(0) == len(seen)
 

@@ -94,6 +94,24 @@ def test_frame_indices_match_the_reference_rule(num_observations, num_frames):
     assert real == sorted(real) and real[-1] == num_observations - 1
 
 
+@given(st.integers(1, 600), st.integers(2, 32), st.data())
+def test_recent_frames_show_the_last_observations_and_navilas_rule_before_them(
+    num_observations, num_frames, data
+):
+    recent = data.draw(st.integers(1, num_frames - 1))
+    indices = sample_frame_indices(num_observations, num_frames, recent)
+    assert len(indices) == num_frames
+    shown = min(recent + 1, num_observations)  # the current observation and the r before it, when they exist
+    assert indices[-shown:] == list(range(num_observations - shown, num_observations))
+    older = num_observations - recent
+    if older >= 1:  # the rest: NaVILA's rule over the observations before the recent window
+        assert indices[: num_frames - recent] == _reference_rule(older, num_frames - recent)
+    else:
+        assert indices == [None] * (num_frames - num_observations) + list(range(num_observations))
+    with pytest.raises(ValueError, match="recent_frames"):
+        sample_frame_indices(num_observations, num_frames, num_frames)
+
+
 def test_frame_indices_reject_empty_history():
     with pytest.raises(ValueError, match="num_observations"):
         sample_frame_indices(0)

@@ -38,6 +38,31 @@ def test_decision_tokens_are_where_the_action_sentences_branch(tiny_processor):
         AnswerTokens(tiny_processor, stop_weight=0.0)
 
 
+def test_the_side_token_of_a_turn_weighs_side_weight(tiny_processor):
+    """Only the token where "turn left ..." and "turn right ..." part is weighted, in every turn answer and
+    whether the turn is the last answer or is followed by a view question."""
+    tokens = AnswerTokens(tiny_processor, side_weight=5.0)
+    tokenizer = tiny_processor.tokenizer
+    for sentence in canonical_action_sentences():
+        for follow_up in (False, True):
+            messages = [{"role": "user", "content": "Go."}, {"role": "assistant", "content": sentence}]
+            if follow_up:
+                messages += [{"role": "user", "content": "Doorway?"}, {"role": "assistant", "content": "yes"}]
+            labels = tiny_processor.tokenize_conversation(messages).labels
+            weights, flags = tokens.annotate(labels)
+            heavy = [i for i, w in enumerate(weights) if w == 5.0]
+            if "turn" not in sentence:
+                assert heavy == []
+                continue
+            assert len(heavy) == 1 and flags[heavy[0]]
+            side = "left" if "left" in sentence else "right"
+            assert tokenizer.decode([labels[heavy[0]]]).strip() in side and side.startswith(
+                tokenizer.decode([labels[heavy[0]]]).strip()
+            )
+    with pytest.raises(ValueError, match="side_weight"):
+        AnswerTokens(tiny_processor, side_weight=-1.0)
+
+
 def test_each_answer_of_a_multi_turn_sample_is_looked_at_on_its_own(tiny_processor):
     """A navigation answer followed by view questions keeps its decision tokens and STOP weight; the
     questions' answers weigh 1 and decide nothing."""

@@ -13,6 +13,8 @@ from navagent.envs.base import AgentState
 from navagent.envs.builtin.episode_gen import write_split
 from navagent.envs.builtin.expert import RouteExpert
 from navagent.envs.builtin.sim import BuiltinNavEnv, SimConfig
+from navagent.envs.builtin.view_labels import view_labels
+from navagent.envs.builtin.view_visibility import ViewCamera
 from navagent.envs.episodes import load_episodes, r2r_episodes_path
 from navagent.model import (
     build_tiny_model,
@@ -22,6 +24,7 @@ from navagent.model import (
 )
 from navagent.train.dagger import ExpertLabels, run_dagger_round
 from navagent.train.datasets import load_navigation_dataset
+from navagent.train.trajectory_frames import encode_jpeg
 
 
 @pytest.fixture(scope="module")
@@ -104,3 +107,39 @@ def test_a_rerun_keeps_finished_rollouts(round_dir):
     run_dagger_round(checkpoint, episodes_dir, out, prefix="r1", num_envs=1, max_steps=12, progress=False)
     assert (out / "train_nav.json").read_bytes() == before
     assert sorted(p.stat().st_mtime_ns for p in (out / "frames").rglob("*.jpg")) == frames  # nothing rerun
+
+
+def test_view_labels_are_those_of_the_frame_the_agent_saw(round_dir, tmp_path):
+    """With view labels every record carries the labels of its current view; the labelling render is the
+    agent's own frame (byte-identical JPEG), and the records feed view questions."""
+    episodes_dir, out, checkpoint = round_dir
+    labelled = tmp_path / "labelled"
+    path = run_dagger_round(
+        checkpoint,
+        episodes_dir,
+        labelled,
+        prefix="r1",
+        num_envs=1,
+        max_steps=12,
+        progress=False,
+        view_labels=True,
+    )
+    records = json.loads(path.read_text())
+    plain = json.loads((out / "train_nav.json").read_text())
+    assert [{k: v for k, v in r.items() if k != "view"} for r in records] == plain  # nothing else changes
+    results = {r["episode_id"]: r for r in read_results(labelled / "rollouts" / "results.jsonl")}
+    episodes = {e.episode_id: e for e in load_episodes(r2r_episodes_path(episodes_dir, "train"))}
+    env = BuiltinNavEnv(SimConfig(depth=True))
+    camera = ViewCamera(env.config.width, env.config.height, env.config.hfov_deg, env.config.camera_height)
+    for record in records:
+        episode = episodes[record["video_id"].split("-")[0].split("_", 1)[1]]
+        pose = results[episode.episode_id]["trajectory"][len(record["frames"]) - 1]
+        env.set_scene(episode.scene_id)
+        rgb, depth = env.render(np.asarray(pose["position"]), pose["heading"])
+        assert encode_jpeg(rgb, 90) == (labelled / "frames" / record["frames"][-1]).read_bytes()
+        expected = view_labels(env.scene.house, camera, np.asarray(pose["position"]), pose["heading"], depth)
+        assert record["view"] == expected.to_json()
+    env.close()
+    dataset = load_navigation_dataset(path, labelled / "frames", "dagger", questions=2)
+    turns = dataset[0].messages
+    assert len(turns) == 6 and turns[2]["role"] == "user"  # the action, then two view questions

@@ -139,6 +139,12 @@ def test_navigation_records_show_eight_frames_sampled_like_navila(data_root):
     images = load_sample_images(short, black_size=16)
     assert images[0].size == (16, 16) and not np.asarray(images[0]).any()
     assert len(dataset) == sum((3, 9, 14))
+    recent = load_navigation_dataset(
+        data_root / "nav" / "annotations.json", data_root / "nav", "nav", recent_frames=3
+    )
+    long = {sample.sample_id: sample for sample in recent.samples}["nav:2-13"]
+    # the three observations before the current one, after NaVILA's rule over frames 0..10 (5 frames)
+    assert [p.name for p in long.images] == [f"frame_{i}.jpg" for i in (0, 2, 5, 7, 10, 11, 12, 13)]
 
 
 def test_bad_navigation_records_name_the_record(tmp_path):

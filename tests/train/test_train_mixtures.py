@@ -91,6 +91,14 @@ def test_registry_errors_name_the_entry(tmp_path):
     path.write_text("datasets:\n  r2r: {type: navigation, annotations: a.json, view_questions: -1}\n")
     with pytest.raises(MixtureError, match="dataset 'r2r': view_questions must be an int >= 0"):
         load_registry(path)
+    path.write_text("datasets:\n  r2r: {type: navigation, annotations: a.json, recent_frames: 8}\n")
+    with pytest.raises(
+        MixtureError, match=r"dataset 'r2r': recent_frames must be an int in \[0, num_frames\)"
+    ):
+        load_registry(path)
+    path.write_text("datasets:\n  qa: {type: vqa, annotations: a.json, recent_frames: 2}\n")
+    with pytest.raises(MixtureError, match="dataset 'qa': recent_frames is for navigation data only"):
+        load_registry(path)
     path.write_text("datasets:\n  qa: {type: vqa, annotations: a.json, view_questions: 2}\n")
     with pytest.raises(MixtureError, match="dataset 'qa': view_questions is for navigation data only"):
         load_registry(path)

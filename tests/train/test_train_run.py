@@ -217,6 +217,18 @@ def test_failed_start_leaves_no_output_folder(config_path, tmp_path):
     assert not (tmp_path / "run").exists()  # train_config.yaml is written only after model + data load
 
 
+def test_navigation_data_must_show_the_frames_the_models_agent_will(config_path, tiny_spec_path, tmp_path):
+    """A model whose agent shows the last observations (num_recent_frames) refuses navigation data sampled
+    with NaVILA's even spread, and the other way round, before anything is written."""
+    recent = tmp_path / "recent.yaml"
+    recent.write_text(yaml.safe_dump(yaml.safe_load(tiny_spec_path.read_text()) | {"num_recent_frames": 3}))
+    with pytest.raises(
+        ConfigError, match=r"dataset 'nav' samples num_frames=8, recent_frames=0, .*num_recent_frames=3"
+    ):
+        train_from_config(config_path, ["--model.tiny", str(recent)])
+    assert not (tmp_path / "run" / "train_config.yaml").exists()
+
+
 def test_packing_is_refused_for_a_model_with_frame_slots(config_path, tiny_spec_path, tmp_path):
     slotted = tmp_path / "slotted.yaml"
     slotted.write_text(yaml.safe_dump(yaml.safe_load(tiny_spec_path.read_text()) | {"mm_frame_slots": 2}))

@@ -48,18 +48,24 @@ def load_navigation_dataset(
     verify_files: bool = True,
     mirror: bool = False,
     questions: int = 0,
+    recent_frames: int = 0,
 ) -> SampleDataset:
     """Read NaVILA records from `annotations`; frame paths are relative to `data_root`. With `mirror`, every
     record also gives its mirrored twin (`navigation_sample(..., mirrored=True)`, id suffix "~mirror");
-    `questions` > 0 adds that many view questions per sample (module docstring)."""
+    `questions` > 0 adds that many view questions per sample (module docstring); `recent_frames`: as
+    `sample_frame_indices`' (the model's ``num_recent_frames``)."""
     records = read_records(annotations)
     samples = []
     for index, record in enumerate(records):
         sample_id = record_name(name, record, index, id_key="video_id")
-        samples.append(navigation_sample(record, sample_id, data_root, num_frames, questions=questions))
+        samples.append(
+            navigation_sample(record, sample_id, data_root, num_frames, False, questions, recent_frames)
+        )
         if mirror:
             samples.append(
-                navigation_sample(record, f"{sample_id}~mirror", data_root, num_frames, True, questions)
+                navigation_sample(
+                    record, f"{sample_id}~mirror", data_root, num_frames, True, questions, recent_frames
+                )
             )
     return SampleDataset(name, samples, verify_files)
 
@@ -71,14 +77,18 @@ def navigation_sample(
     num_frames: int = 8,
     mirrored: bool = False,
     questions: int = 0,
+    recent_frames: int = 0,
 ) -> Sample:
     """One navigation record -> Sample with `num_frames` image slots (None = black padding frame).
 
     `mirrored`: the record as it happens in the mirror image of the house — frames flipped left-right, and
     "left" / "right" swapped in the instruction and the answer (`mirror_left_right`); `questions`: view
-    questions after the action (module docstring)."""
+    questions after the action (module docstring); `recent_frames`: the observations before the current one
+    always shown (`sample_frame_indices`)."""
     paths = navigation_frame_paths(record, data_root, f"record {sample_id}")
-    images = tuple(None if i is None else paths[i] for i in sample_frame_indices(len(paths), num_frames))
+    images = tuple(
+        None if i is None else paths[i] for i in sample_frame_indices(len(paths), num_frames, recent_frames)
+    )
     instruction, answer = record["q"], record["a"]
     if mirrored:
         instruction, answer = mirror_left_right(instruction), mirror_left_right(answer)
