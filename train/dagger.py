@@ -11,14 +11,16 @@ episode's spinning.
 
 Output (the layout of `navagent.train.trajectories`, so the registry reads it like expert walks)::
 
-    {out_dir}/train_nav.json                 records {"video_id", "q", "a", "frames"} (+ "view" with view labels)
+    {out_dir}/train_nav.json                 records {"video_id", "q", "a", "frames", "prev"} (+ "view")
     {out_dir}/frames/{video}/frame_{i}.jpg   every observation of a rollout (224 px JPEG)
     {out_dir}/records.jsonl                  the records of each finished rollout (a killed round resumes)
     {out_dir}/rollouts/                      the loop's per-episode results (closed-loop metrics on train)
 
 ``video = "{prefix}_{episode_id}"``; record ``"{video}-{k}"`` is the k-th decision of the rollout, its frames
 are the rollout's observations up to and including the decision's, its answer the expert's decision as an
-action sentence (STOP when the expert would stop, e.g. after the agent walked past the goal without stopping).
+action sentence (STOP when the expert would stop, e.g. after the agent walked past the goal without stopping),
+its ``"prev"`` the move the agent executed since its previous decision (`navagent.agent.actions.previous_action`
+of those low-level steps; null at the first), what a model with ``previous_action_in_prompt`` is told.
 With ``view_labels`` each record also carries ``"view"``, the simulator's labels of the decision's current view
 (`ViewLabels.to_json`, as ``navagent data trajectories --view-labels`` writes them), so registry entries with
 ``view_questions`` ask about the agent's own off-route views too.
@@ -32,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
-from navagent.agent.actions import merge_low_level_steps
+from navagent.agent.actions import merge_low_level_steps, previous_action
 from navagent.envs.base import AgentState, Episode, Observation
 from navagent.envs.builtin.expert import RouteExpert
 from navagent.envs.builtin.sim import BuiltinNavEnv, Scene, SimConfig
@@ -59,6 +61,7 @@ class _Rollout:
     expert: RouteExpert
     progress: float = 0.0
     frames: int = 0  # observations written so far
+    moves: list[int] = field(default_factory=list)  # low-level steps executed since the last decision
     records: list[dict] = field(default_factory=list)
 
 
@@ -143,8 +146,11 @@ class DaggerCollector:
     def act(self, observations: list[Observation], env_indices: list[int]) -> list[Decision]:
         decisions = self.policy.act(observations, env_indices)
         for observation, env_index, decision in zip(observations, env_indices, decisions, strict=True):
+            rollout = self._rollouts[env_index]
             if decision.queried:
-                self._label(self._rollouts[env_index], observation)
+                self._label(rollout, observation)
+                rollout.moves = []
+            rollout.moves.append(int(decision.action))
         return decisions
 
     # ---- EpisodeHook ----
@@ -176,11 +182,13 @@ class DaggerCollector:
         state = AgentState(np.asarray(observation.position, dtype=np.float64), float(observation.heading))
         steps = rollout.expert.decide(state, rollout.progress)
         (label,) = merge_low_level_steps(steps)
+        move = previous_action(rollout.moves)
         record = {
             "video_id": f"{rollout.video}-{len(rollout.records)}",
             "q": rollout.episode.instruction_text,
             "a": label.to_text(),
             "frames": [frame_path(rollout.video, i) for i in range(rollout.frames)],
+            "prev": None if move is None else move.phrase,
         }
         if self.view_labels:
             record["view"] = self.labels.view(rollout.episode, state)

@@ -13,7 +13,9 @@ to the run's data root, or absolute), `annotations` (relative to the entry's roo
 `view_questions` (navigation records with view labels, `navagent data trajectories --view-labels`: that many
 question turns about the current observation after the action, `navagent.train.datasets.navigation`),
 `recent_frames` (navigation: the observations before the current one every sample shows,
-`navagent.agent.prompts.sample_frame_indices`; a model trained on it must have that ``num_recent_frames``).
+`navagent.agent.prompts.sample_frame_indices`; a model trained on it must have that ``num_recent_frames``),
+`previous_action` (navigation: prompts state the move made since the previous decision, from each record's
+``"prev"``; for models with ``previous_action_in_prompt``).
 
 Mixture: a string `"r2r+easyvqa*2"` — each term a registry name with an optional repeat factor (`*2` = two
 copies, `*0.5` = a seeded half, `*2.5` = two copies and a seeded half) — or a mapping of weights
@@ -66,6 +68,7 @@ class DatasetEntry:
     mirror: bool = False
     view_questions: int = 0
     recent_frames: int = 0
+    previous_action: bool = False
 
 
 @dataclass(frozen=True)
@@ -154,6 +157,7 @@ def build_dataset(entry: DatasetEntry, data_root: str | Path, verify_files: bool
             entry.mirror,
             entry.view_questions,
             entry.recent_frames,
+            previous_action=entry.previous_action,
         )
     elif entry.type == "view_qa":
         dataset = load_view_qa_dataset(annotations, root, entry.name, verify_files)
@@ -271,6 +275,10 @@ def _check_entry_types(entry: DatasetEntry, path: Path) -> None:
         )
     if recent and entry.type != "navigation":
         raise MixtureError(f"{path}: dataset {entry.name!r}: recent_frames is for navigation data only")
+    if not isinstance(entry.previous_action, bool) or (entry.previous_action and entry.type != "navigation"):
+        raise MixtureError(
+            f"{path}: dataset {entry.name!r}: previous_action must be true/false, for navigation data only"
+        )
     if entry.limit is not None and (not isinstance(entry.limit, int) or entry.limit < 1):
         raise MixtureError(f"{path}: dataset {entry.name!r}: limit must be an int >= 1, got {entry.limit!r}")
 

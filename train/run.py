@@ -177,26 +177,32 @@ def build_feature_cache_from_config(
 
 
 def build_training_mixture(config: TrainConfig, model_config: NavVLMConfig) -> MixtureDataset:
-    """The config's mixture; refused when its navigation data shows other frames than the model's agent will:
-    each navigation entry's ``num_frames`` / ``recent_frames`` must be the model config's ``num_video_frames``
-    / ``num_recent_frames`` (`NavAgent` samples its prompts' frames with those)."""
+    """The config's mixture; refused when its navigation data prompts otherwise than the model's agent will:
+    each navigation entry's ``num_frames`` / ``recent_frames`` / ``previous_action`` must be the model config's
+    ``num_video_frames`` / ``num_recent_frames`` / ``previous_action_in_prompt`` (`NavAgent` builds its
+    prompts with those)."""
     data = config.data
     registry = load_registry(data.registry)
     names = (
         [t.name for t in parse_mixture(data.mixture)] if isinstance(data.mixture, str) else list(data.mixture)
     )
-    expected = (model_config.num_video_frames, model_config.num_recent_frames)
+    expected = (
+        model_config.num_video_frames,
+        model_config.num_recent_frames,
+        model_config.previous_action_in_prompt,
+    )
     for name in names:
         entry = registry.get(name)
         if (
             entry is not None
             and entry.type == "navigation"
-            and (entry.num_frames, entry.recent_frames) != expected
+            and (entry.num_frames, entry.recent_frames, entry.previous_action) != expected
         ):
             raise ConfigError(
                 f"config: dataset {name!r} samples num_frames={entry.num_frames}, recent_frames="
-                f"{entry.recent_frames}, but the model's agent uses num_video_frames={expected[0]}, "
-                f"num_recent_frames={expected[1]}"
+                f"{entry.recent_frames}, previous_action={entry.previous_action}, but the model's agent uses "
+                f"num_video_frames={expected[0]}, num_recent_frames={expected[1]}, "
+                f"previous_action_in_prompt={expected[2]}"
             )
     return build_mixture(data.mixture, registry, data.root, data.seed, data.num_samples, data.verify_files)
 

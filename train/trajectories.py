@@ -21,7 +21,9 @@ For every episode of ``{episodes_dir}/{split}/{split}.json.gz`` (R2R-CE layout):
    record is ``{"video_id": "{video}-{j}", "q": instruction, "a": action text, "frames": [...]}`` with
    ``frames`` = ``"{video}/frame_0.jpg" .. "{video}/frame_{k_j}.jpg"`` (all frames up to and including the
    decision step ``k_j``). ``q`` is the raw instruction (the dataset loader normalises it); ``a`` is one of
-   the 10 canonical action sentences; the last record of each walk is the STOP sentence.
+   the 10 canonical action sentences; the last record of each walk is the STOP sentence. ``"prev"`` is the
+   move made since the previous decision point ("turn left 45 degree"; null for the first), which prompts
+   of models with ``previous_action_in_prompt`` state (`previous_phrases`).
 4. **Recovery** (``recovery_per_episode > 0``; `navagent.train.recovery`): records ``"{video}-r{k}"`` whose
    frames are the path frames ``0 .. p-1`` followed by the perturbed view ``"{video}/recovery_{k}.jpg"``, and
    whose answer is the expert's first decision from the perturbed pose (rejoining the route where it left).
@@ -62,7 +64,7 @@ from types import MappingProxyType
 import numpy as np
 from tqdm import tqdm
 
-from navagent.agent.actions import MidLevelAction, merge_low_level_steps
+from navagent.agent.actions import MidLevelAction, merge_low_level_steps, previous_action
 from navagent.envs.base import Action, AgentState, Episode
 from navagent.envs.builtin.expert import RouteExpert, episode_route
 from navagent.envs.builtin.free_space import FreeSpace
@@ -196,6 +198,21 @@ def decision_points(actions: Sequence[int]) -> list[tuple[int, MidLevelAction]]:
     return points
 
 
+def previous_phrases(actions: Sequence[int], steps: Sequence[int]) -> list[str | None]:
+    """The ``"prev"`` of records whose current view is the one before low-level step ``steps[i]`` of a walk
+    with ``actions``: the move made since the walk's last decision point before that step
+    (`navagent.agent.actions.previous_action` of the steps between), None at step 0. At a decision point
+    that is the previous decision's action (as the walk executed it: a goal-region STOP label changes the
+    label, not the walk)."""
+    starts = [step for step, _ in decision_points(actions)]
+    phrases = []
+    for step in steps:
+        start = starts[max(0, int(np.searchsorted(starts, step)) - 1)]
+        move = previous_action(actions[start:step])
+        phrases.append(None if move is None else move.phrase)
+    return phrases
+
+
 def path_records(
     video: str,
     instruction: str,
@@ -208,7 +225,9 @@ def path_records(
     points numbered in ``stops`` are labelled STOP (goal-region labels, `goal_region_stops`); ``views``: the
     labels of each decision point's view (stored as ``"view"``; empty: none)."""
     records = []
-    for number, (step, action) in enumerate(decision_points(actions)):
+    points = decision_points(actions)
+    previous = previous_phrases(actions, [step for step, _ in points])
+    for number, (step, action) in enumerate(points):
         if number in stops:
             action = MidLevelAction(Action.STOP)
         record = {
@@ -216,6 +235,7 @@ def path_records(
             "q": instruction,
             "a": action.to_text(),
             "frames": [frame_path(video, i) for i in range(step + 1)],
+            "prev": previous[number],
         }
         if views:
             record["view"] = views[number]
@@ -226,14 +246,17 @@ def path_records(
 def recovery_records(
     video: str,
     instruction: str,
+    walk_actions: Sequence[int],
     samples: Sequence[RecoverySample],
     rebalance: Mapping[str, int],
     stops: frozenset[int] = frozenset(),
     views: Sequence[dict] = (),
 ) -> list[dict]:
-    """One record per recovery sample (path frames before the perturbation, then the perturbed view); the
-    samples numbered in ``stops`` are labelled STOP; ``views``: the labels of each perturbed view (empty: none)."""
+    """One record per recovery sample (path frames before the perturbation, then the perturbed view; ``"prev"``
+    the walk's move before it, `previous_phrases` of ``walk_actions``); the samples numbered in ``stops`` are
+    labelled STOP; ``views``: the labels of each perturbed view (empty: none)."""
     records = []
+    previous = previous_phrases(walk_actions, [sample.step for sample in samples])
     for number, sample in enumerate(samples):
         label = MidLevelAction(Action.STOP) if number in stops else sample.label
         record = {
@@ -242,6 +265,7 @@ def recovery_records(
             "a": label.to_text(),
             "frames": [frame_path(video, i) for i in range(sample.step)]
             + [recovery_frame_path(video, number)],
+            "prev": previous[number],
         }
         if views:
             record["view"] = views[number]
@@ -367,7 +391,7 @@ def episode_records(
         else (frozenset(), frozenset())
     )
     return path_records(video, text, walk.actions, rebalance, path_stops, path_views) + recovery_records(
-        video, text, samples, rebalance, recovery_stops, recovery_views
+        video, text, walk.actions, samples, rebalance, recovery_stops, recovery_views
     )
 
 

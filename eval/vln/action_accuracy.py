@@ -9,7 +9,10 @@ its next action on each record of a NaVILA navigation file, e.g. held-out oracle
 Record (JSON list or JSON Lines; frame paths relative to ``frames_root``)::
 
     {"video_id": "val_unseen_3-7", "q": "Walk past ...", "a": "The next action is turn left 30 degree.",
-     "frames": ["val_unseen_3/frame_0.jpg", ...]}
+     "frames": ["val_unseen_3/frame_0.jpg", ...], "prev": "turn left 45 degree"}
+
+``"prev"`` (the move before the decision; `navagent data trajectories` writes it) is needed only for an agent
+whose prompt states the previous action (``previous_action_in_prompt``).
 
 Summary: ``records``, ``exact`` (same kind and amount), ``kind`` (same forward / left / right / stop),
 ``invalid`` (unparseable outputs), ``majority`` / ``majority_kind`` (the exact / kind accuracy of always
@@ -29,8 +32,9 @@ from PIL import Image
 from tqdm import tqdm
 
 from navagent.agent.actions import MidLevelAction, parse_action
+from navagent.agent.prompts import PreviousAction
 from navagent.train.datasets.base import read_records
-from navagent.train.datasets.navigation import navigation_frame_paths
+from navagent.train.datasets.navigation import navigation_frame_paths, record_previous_action
 from navagent.train.samples import DataRecordError
 
 INVALID_LABEL = "invalid"
@@ -38,12 +42,14 @@ INVALID_LABEL = "invalid"
 
 @dataclass(frozen=True)
 class NavigationQuery:
-    """One record: its id, instruction, frame files (history then current) and labelled action."""
+    """One record: its id, instruction, frame files (history then current), labelled action and the move
+    before it (None when the record has no ``"prev"``)."""
 
     record_id: str
     instruction: str
     frames: tuple[Path, ...]
     label: MidLevelAction
+    previous_action: PreviousAction | None = None
 
 
 class FrameFiles(Sequence):
@@ -72,7 +78,10 @@ def load_navigation_queries(records_path: str | Path, frames_root: str | Path) -
         label = parse_action(record["a"])
         if not label.valid:
             raise DataRecordError(f"{where}: answer {record['a']!r} is not an action ({label.reason})")
-        queries.append(NavigationQuery(str(record.get("video_id", index)), record["q"], paths, label.action))
+        previous = record_previous_action(record, where) if "prev" in record else None
+        queries.append(
+            NavigationQuery(str(record.get("video_id", index)), record["q"], paths, label.action, previous)
+        )
     return queries
 
 
@@ -84,13 +93,23 @@ def evaluate_action_accuracy(
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     if not queries:
         raise ValueError("no navigation records to evaluate")
+    told_previous = agent.previous_action_in_prompt
+    missing = next((q for q in queries if told_previous and q.previous_action is None), None)
+    if missing is not None:
+        raise DataRecordError(
+            f"record {missing.record_id}: the agent's prompt states the previous action, but the record has no "
+            f"'prev' (write the records with the current `navagent data trajectories`)"
+        )
     confusion: dict[str, Counter] = defaultdict(Counter)
     exact = kind = invalid = 0
     per_label: dict[str, Counter] = defaultdict(Counter)
     bar = tqdm(total=len(queries), desc="action accuracy", unit="record", disable=not progress)
     for start in range(0, len(queries), batch_size):
         batch = queries[start : start + batch_size]
-        texts = agent.describe([FrameFiles(q.frames) for q in batch], [q.instruction for q in batch])
+        previous = [q.previous_action.phrase for q in batch] if told_previous else None
+        texts = agent.describe(
+            [FrameFiles(q.frames) for q in batch], [q.instruction for q in batch], previous
+        )
         for query, text in zip(batch, texts):
             label = query.label.to_text()
             parsed = parse_action(text)

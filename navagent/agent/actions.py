@@ -96,14 +96,20 @@ class MidLevelAction:
         """Number of low-level simulator steps this action executes."""
         return 1 if self.kind == Action.STOP else self.amount // _STEP_UNIT[self.kind]
 
+    @property
+    def phrase(self) -> str:
+        """The action in words, without the sentence around it: "move forward 75 cm", "turn left 45 degree",
+        "stop"."""
+        if self.kind == Action.STOP:
+            return "stop"
+        if self.kind == Action.MOVE_FORWARD:
+            return f"move forward {self.amount} cm"
+        direction = "left" if self.kind == Action.TURN_LEFT else "right"
+        return f"turn {direction} {self.amount} degree"
+
     def to_text(self) -> str:
         """The sentence the model is trained to emit for this action (canonical for the 10 seen ones)."""
-        if self.kind == Action.STOP:
-            return STOP_TEXT
-        if self.kind == Action.MOVE_FORWARD:
-            return f"The next action is move forward {self.amount} cm."
-        direction = "left" if self.kind == Action.TURN_LEFT else "right"
-        return f"The next action is turn {direction} {self.amount} degree."
+        return STOP_TEXT if self.kind == Action.STOP else f"The next action is {self.phrase}."
 
     def to_low_level(self) -> list[Action]:
         """The low-level steps (Action ints), e.g. forward 75 cm -> [MOVE_FORWARD] * 3; STOP -> [STOP]."""
@@ -117,6 +123,10 @@ CANONICAL_ACTIONS: tuple[MidLevelAction, ...] = (
     MidLevelAction(Action.STOP),
 )
 CANONICAL_OUTPUTS: tuple[str, ...] = tuple(a.to_text() for a in CANONICAL_ACTIONS)
+# What a previous action can be (`previous_action`): the canonical moves, in words.
+PREVIOUS_ACTION_PHRASES: frozenset[str] = frozenset(
+    a.phrase for a in CANONICAL_ACTIONS if a.kind != Action.STOP
+)
 
 
 @dataclass(frozen=True)
@@ -262,3 +272,11 @@ class StepQueue:
 
     def clear(self) -> None:
         self._pending.clear()
+
+
+def previous_action(steps: Sequence[int]) -> MidLevelAction | None:
+    """The move an agent made since its previous decision, from the low-level ``steps`` it executed since
+    then: the last of their `merge_low_level_steps` (one action for any canonical decision), None for no
+    steps (the episode's first decision). Training records (``"prev"``) and `NavAgent` both derive it so."""
+    merged = merge_low_level_steps(steps)
+    return merged[-1] if merged else None

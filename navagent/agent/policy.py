@@ -4,7 +4,9 @@ Per environment the agent keeps the episode's frame history (one frame per low-l
 included), the low-level step queue of the current mid-level action, and a cache of projected vision
 features keyed by frame index (black padding frames share one entry). Each `act` call:
 
-1. appends every observation's frame to its environment's history; ``reset(env_index)`` starts a fresh one
+1. appends every observation's frame to its environment's history (and, for a model with
+   ``previous_action_in_prompt``, the prompt states the move executed since the environment's last query,
+   `prompts.PreviousAction`); ``reset(env_index)`` starts a fresh one
    (the caller resets between episodes — the runner does at every episode start; NaVILA never clears its
    queue between episodes; we do) and an observation of another episode without a reset is an error;
 2. answers environments whose queue still holds steps from the queue, without the model;
@@ -27,9 +29,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from navagent.agent.actions import MidLevelAction, StepQueue, parse_action
+from navagent.agent.actions import MidLevelAction, StepQueue, parse_action, previous_action
 from navagent.agent.decision import Decision
-from navagent.agent.prompts import navigation_prompt, sample_frame_indices, sample_frames
+from navagent.agent.prompts import PreviousAction, navigation_prompt, sample_frame_indices, sample_frames
 from navagent.envs.base import Action, Observation
 
 logger = logging.getLogger(__name__)
@@ -53,13 +55,16 @@ class AgentStats:
 
 @dataclass
 class _EpisodeState:
-    """One environment's episode: frames (each (H, W, 3) uint8), step queue, feature cache {key: (T, D)}."""
+    """One environment's episode: frames (each (H, W, 3) uint8), step queue, feature cache {key: (T, D)},
+    the low-level steps returned since the last query (``moves``) and the tokenised prompts by
+    (instruction, previous move)."""
 
     episode_id: str | None = None
     frames: list[np.ndarray] = field(default_factory=list)
     queue: StepQueue = field(default_factory=StepQueue)
     features: dict[FrameKey, torch.Tensor] = field(default_factory=dict)
-    prompt_ids: tuple[str, list[int]] | None = None  # (instruction, token ids) of this episode's prompt
+    moves: list[int] = field(default_factory=list)
+    prompt_ids: dict[tuple[str, str | None], list[int]] = field(default_factory=dict)
     consecutive_invalid: int = 0
 
 
@@ -104,6 +109,7 @@ class NavAgent:
         self.processor = processor
         self.num_frames = num_frames
         self.recent_frames = model.config.num_recent_frames
+        self.previous_action_in_prompt = model.config.previous_action_in_prompt
         self.max_new_tokens = max_new_tokens
         self.use_feature_cache = use_feature_cache
         self.max_consecutive_invalid = max_consecutive_invalid
@@ -170,22 +176,37 @@ class NavAgent:
         return [decisions[i] for i in env_indices]
 
     def describe(
-        self, frame_histories: Sequence[Sequence[np.ndarray]], instructions: Sequence[str]
+        self,
+        frame_histories: Sequence[Sequence[np.ndarray]],
+        instructions: Sequence[str],
+        previous_actions: Sequence[str | None] | None = None,
     ) -> list[str]:
         """One stateless query per history: the model's raw output text for ``instructions[i]`` given
         ``frame_histories[i]`` (the episode's frames so far, each (H, W, 3) uint8, the last is the current
-        view; any sequence type: only the sampled frames are read), with the same frame sampling, prompt and greedy decoding as `act`. Touches no episode state
-        (for offline evaluation on recorded trajectories)."""
+        view; any sequence type: only the sampled frames are read), with the same frame sampling, prompt and
+        greedy decoding as `act`; ``previous_actions[i]``: the move phrase before it (None: the first
+        decision), required exactly when the model's prompt states it. Touches no episode state (for offline
+        evaluation on recorded trajectories)."""
         if len(frame_histories) != len(instructions):
             raise ValueError(
                 f"describe: {len(frame_histories)} frame histories but {len(instructions)} instructions"
             )
+        if (previous_actions is not None) != self.previous_action_in_prompt:
+            raise ValueError(
+                "describe: previous_actions must be given exactly when the model's prompt states the previous "
+                f"action (previous_action_in_prompt={self.previous_action_in_prompt})"
+            )
+        if previous_actions is not None and len(previous_actions) != len(instructions):
+            raise ValueError(
+                f"describe: {len(previous_actions)} previous actions but {len(instructions)} instructions"
+            )
         if not frame_histories:
             return []
         prompts, frames = [], []
-        for history, instruction in zip(frame_histories, instructions):
+        for index, (history, instruction) in enumerate(zip(frame_histories, instructions)):
             frames.extend(sample_frames(history, self.num_frames, self.recent_frames))
-            prompts.append(self._tokenized_prompt(instruction))
+            previous = None if previous_actions is None else PreviousAction(previous_actions[index])
+            prompts.append(self._tokenized_prompt(instruction, previous))
         return self._generate_from(prompts, list(self._encode(frames)))
 
     def _record_observation(self, env_index: int, observation: Observation) -> _EpisodeState:
@@ -212,17 +233,26 @@ class NavAgent:
 
     def _queued_decision(self, state: _EpisodeState) -> Decision:
         self.stats.queued_steps += 1
-        return Decision(int(state.queue.pop()))
+        step = int(state.queue.pop())
+        state.moves.append(step)
+        return Decision(step)
 
     def _prompt_ids(self, state: _EpisodeState, instruction: str) -> list[int]:
-        if state.prompt_ids is None or state.prompt_ids[0] != instruction:
-            state.prompt_ids = (instruction, self._tokenized_prompt(instruction))
-        return state.prompt_ids[1]
+        """The environment's next query, tokenised (cached per instruction and previous move)."""
+        previous = None
+        if self.previous_action_in_prompt:
+            move = previous_action(state.moves)
+            previous = PreviousAction(None if move is None else move.phrase)
+        key = (instruction, None if previous is None else previous.phrase)
+        if key not in state.prompt_ids:
+            state.prompt_ids[key] = self._tokenized_prompt(instruction, previous)
+        return state.prompt_ids[key]
 
-    def _tokenized_prompt(self, instruction: str) -> list[int]:
-        """The chat-formatted navigation query for ``instruction``, tokenised (with N image slots)."""
+    def _tokenized_prompt(self, instruction: str, previous: PreviousAction | None = None) -> list[int]:
+        """The chat-formatted navigation query for ``instruction`` (and the previous move, for a model that
+        is told it), tokenised (with N image slots)."""
         return self.processor.tokenize(
-            self.processor.user_prompt(navigation_prompt(instruction, self.num_frames))
+            self.processor.user_prompt(navigation_prompt(instruction, self.num_frames, previous))
         )
 
     def _decide(self, env_index: int, text: str) -> Decision:
@@ -231,7 +261,7 @@ class NavAgent:
         self.stats.queries += 1
         if result.valid:
             state.consecutive_invalid = 0
-            return Decision(int(state.queue.start(result.action)), text, True)
+            return self._start(state, result.action, text, True)
         state.consecutive_invalid += 1
         self.stats.invalid_outputs += 1
         give_up = (
@@ -244,7 +274,13 @@ class NavAgent:
             "env %d episode %s: unparseable model output %r (%s)", env_index, state.episode_id, text, fallback
         )
         action = MidLevelAction(Action.STOP) if give_up else INVALID_OUTPUT_FALLBACK
-        return Decision(int(state.queue.start(action)), text, False)
+        return self._start(state, action, text, False)
+
+    def _start(self, state: _EpisodeState, action: MidLevelAction, text: str, valid: bool) -> Decision:
+        """Queue ``action``'s steps and return its first; the moves since this query start with it."""
+        step = int(state.queue.start(action))
+        state.moves = [step]
+        return Decision(step, text, valid)
 
     # ---- model calls ----
     def _generate(self, queries: list[_Query]) -> list[str]:

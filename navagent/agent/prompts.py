@@ -9,6 +9,12 @@ The prompt (N = 8 frames by default) shows N−1 sampled history frames, then th
 
 Training normalises the instruction (`normalize_instruction`); evaluation passes the raw episode text.
 
+Our own models may also be told their previous move (``NavVLMConfig.previous_action_in_prompt``; NaVILA's
+prompt has no such sentence and stays the default): `PreviousAction` appends "Your previous action was: turn
+left 45 degree." (the move executed since the last decision, `navagent.agent.actions.previous_action`) or "You
+have not moved yet." at the first decision. Frames alone do not show reliably which way the agent just turned;
+without it a cloned policy undoes its own turns (left, right, left, ...).
+
 Frame sampling: the history holds one frame per low-level simulator step (queued steps included), from the
 episode's first observation to the current one (L frames). Fewer than N frames are padded at the front with
 black frames to N; then ``idx = linspace(0, L' - 1, num=N - 1, endpoint=False, dtype=int)`` over the padded
@@ -19,8 +25,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
+
+from navagent.agent.actions import PREVIOUS_ACTION_PHRASES
 
 DEFAULT_NUM_FRAMES = 8
 IMAGE_PLACEHOLDER = "<image>"
@@ -35,17 +44,44 @@ _PROMPT_TAIL = (
 )
 
 
-def navigation_prompt(instruction: str, num_frames: int = DEFAULT_NUM_FRAMES) -> str:
+@dataclass(frozen=True)
+class PreviousAction:
+    """The move the agent made since its previous decision, as the prompt states it: ``phrase`` one of
+    `PREVIOUS_ACTION_PHRASES` ("turn left 45 degree"), or None at the episode's first decision."""
+
+    phrase: str | None
+
+    def __post_init__(self) -> None:
+        if self.phrase is not None and self.phrase not in PREVIOUS_ACTION_PHRASES:
+            raise ValueError(
+                f"PreviousAction: {self.phrase!r} is not a move phrase (one of {sorted(PREVIOUS_ACTION_PHRASES)})"
+            )
+
+    def sentence(self) -> str:
+        return (
+            "You have not moved yet." if self.phrase is None else f"Your previous action was: {self.phrase}."
+        )
+
+    def mirrored(self) -> PreviousAction:
+        """The same move in the mirrored world (left and right swapped)."""
+        return PreviousAction(None if self.phrase is None else mirror_left_right(self.phrase))
+
+
+def navigation_prompt(
+    instruction: str, num_frames: int = DEFAULT_NUM_FRAMES, previous_action: PreviousAction | None = None
+) -> str:
     """The user message of one navigation query, with ``num_frames`` `<image>` placeholders (history, then
-    current). ``instruction`` is inserted as given (normalise it first for training data)."""
+    current). ``instruction`` is inserted as given (normalise it first for training data). ``previous_action``
+    appends its sentence (module docstring); None: NaVILA's prompt."""
     if not isinstance(instruction, str):
         raise TypeError(f"navigation_prompt: instruction must be a str, got {type(instruction).__name__}")
     _check_num_frames(num_frames)
     history = f"{IMAGE_PLACEHOLDER}\n" * (num_frames - 1)
-    return (
+    prompt = (
         f"{_PROMPT_HEAD}{history}, and current observation {IMAGE_PLACEHOLDER}\n. "
         f'Your assigned task is: "{instruction}" {_PROMPT_TAIL}'
     )
+    return prompt if previous_action is None else f"{prompt} {previous_action.sentence()}"
 
 
 def normalize_instruction(text: str) -> str:

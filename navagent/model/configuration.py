@@ -37,6 +37,8 @@ class NavVLMConfig(PretrainedConfig):
         num_video_frames: frames per navigation query (8).
         num_recent_frames: r observations just before the current one that every navigation query shows
             (`navagent.agent.prompts.sample_frame_indices`); 0 (NaVILA): frames spread evenly over the history.
+        previous_action_in_prompt: every navigation query ends by stating the move made since the previous
+            decision (`navagent.agent.prompts.PreviousAction`); False (NaVILA): not stated.
         mm_frame_slots: S > 0 adds a learned vector per (frame slot, token of the image) to the projected
             tokens; the slot counts back from the last image of the sequence (0 = the current observation, 1 =
             the frame before it, ...; images further back share slot S - 1). The language model can then pick
@@ -71,6 +73,7 @@ class NavVLMConfig(PretrainedConfig):
     chat_format: str = "llama_3"
     num_video_frames: int = 8
     num_recent_frames: int = 0
+    previous_action_in_prompt: bool = False
     mm_frame_slots: int = 0
     image_size: int | None = None
     image_mean: list[float] | None = None

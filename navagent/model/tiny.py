@@ -99,6 +99,7 @@ class TinyModelSpec:
     chat_format: str = "llama_3"
     num_video_frames: int = 8
     num_recent_frames: int = 0
+    previous_action_in_prompt: bool = False
     mm_frame_slots: int = 0
     seed: int = 0
 
@@ -196,6 +197,7 @@ def tiny_model_config(spec: TinyModelSpec, tokenizer) -> NavVLMConfig:
         chat_format=spec.chat_format,
         num_video_frames=spec.num_video_frames,
         num_recent_frames=spec.num_recent_frames,
+        previous_action_in_prompt=spec.previous_action_in_prompt,
         mm_frame_slots=spec.mm_frame_slots,
         image_size=spec.vision.image_size,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest
 from PIL import Image
 
 from navagent.agent.actions import MidLevelAction, parse_action
+from navagent.agent.policy import NavAgent
 from navagent.cli import main
 from navagent.envs.base import Action
 from navagent.eval.vln.action_accuracy import (
@@ -121,3 +123,24 @@ def test_bad_records_are_named(frames_root, tmp_path):
         DataRecordError, match=r"b\.json: record #0 \(x\): frames\[0\].*outside the data root"
     ):
         load_navigation_queries(escaping, frames_root)
+
+
+def test_an_agent_told_its_previous_action_reads_each_records_prev(agent, frames_root, tmp_path):
+    told_model = copy.deepcopy(agent.model)
+    told_model.config.previous_action_in_prompt = True
+    told = NavAgent(told_model, agent.processor)
+    labels = [MidLevelAction(Action.MOVE_FORWARD, 75).to_text()] * len(HISTORY_LENGTHS)
+    without = load_navigation_queries(write_records(tmp_path / "a.json", labels), frames_root)
+    with pytest.raises(DataRecordError, match=r"record ep-1: the agent's prompt states the previous action"):
+        evaluate_action_accuracy(told, without, progress=False)
+    records = json.loads((tmp_path / "a.json").read_text())
+    previous = [None, "turn left 45 degree", "move forward 50 cm"]
+    (tmp_path / "b.json").write_text(json.dumps([r | {"prev": p} for r, p in zip(records, previous)]))
+    queries = load_navigation_queries(tmp_path / "b.json", frames_root)
+    assert [q.previous_action.phrase for q in queries] == previous
+    texts = told.describe([FrameFiles(q.frames) for q in queries], [q.instruction for q in queries], previous)
+    summary = evaluate_action_accuracy(told, queries, progress=False)
+    assert summary["exact"] == np.mean([parse_action(t).action == q.label for t, q in zip(texts, queries)])
+    (tmp_path / "c.json").write_text(json.dumps([records[0] | {"prev": "jump"}]))
+    with pytest.raises(DataRecordError, match=r"c\.json: record #0 \(ep-1\): 'prev': .*not a move phrase"):
+        load_navigation_queries(tmp_path / "c.json", frames_root)

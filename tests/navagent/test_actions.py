@@ -12,11 +12,13 @@ from navagent.agent.actions import (
     CANONICAL_OUTPUTS,
     MAX_FORWARD_CM,
     MAX_TURN_DEGREES,
+    PREVIOUS_ACTION_PHRASES,
     MidLevelAction,
     ParseResult,
     StepQueue,
     merge_low_level_steps,
     parse_action,
+    previous_action,
 )
 from navagent.envs.base import Action
 
@@ -190,3 +192,18 @@ def test_step_queue_clear_drops_pending_steps():
     queue.clear()
     assert len(queue) == 0
     assert queue.start(MidLevelAction(L, 15)) == L
+
+
+def test_phrase_is_the_sentence_without_its_frame_and_previous_action_is_the_last_move():
+    for action in CANONICAL_ACTIONS:
+        if action.kind != S:
+            assert action.to_text() == f"The next action is {action.phrase}."
+            assert parse_action(action.to_text()).action == action
+    assert MidLevelAction(S).phrase == "stop" and "stop" not in PREVIOUS_ACTION_PHRASES
+    assert len(PREVIOUS_ACTION_PHRASES) == 9
+    assert previous_action([]) is None
+    assert previous_action([L, L, L]) == MidLevelAction(L, 45)
+    assert previous_action([F, F]) == MidLevelAction(F, 50)
+    # more than one mid-level action's steps (e.g. "turn left 90 degree"): the last of the merge
+    assert previous_action([L] * 6) == MidLevelAction(L, 45)
+    assert previous_action([F, F, F, F]) == MidLevelAction(F, 25)

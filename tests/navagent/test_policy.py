@@ -16,7 +16,7 @@ import pytest
 import torch
 
 from navagent.agent.policy import NavAgent
-from navagent.agent.prompts import navigation_prompt, sample_frame_indices
+from navagent.agent.prompts import PreviousAction, navigation_prompt, sample_frame_indices
 from navagent.envs.base import Action, Observation
 from navagent.model import build_tiny_model
 
@@ -32,14 +32,17 @@ def forward_model(tiny_model_config_path, tiny_tokenizer, tiny_processor):
     processor = tiny_processor
     model = build_tiny_model(tiny_model_config_path, tiny_tokenizer)
     instructions = [*INSTRUCTIONS, "go forward"]
+    # with and without a previous-action sentence, so that a copy told its previous moves answers the same
+    told = (None, PreviousAction(None), PreviousAction("move forward 75 cm"))
     conversations = [
         processor.tokenize_conversation(
             [
-                {"role": "user", "content": navigation_prompt(text, TRAINED_NUM_FRAMES)},
+                {"role": "user", "content": navigation_prompt(text, TRAINED_NUM_FRAMES, previous)},
                 {"role": "assistant", "content": FORWARD_75},
             ]
         )
         for text in instructions
+        for previous in told
     ]
     batch = processor.pad([c.input_ids for c in conversations], padding_side="right")
     labels = torch.full_like(batch["input_ids"], -100)
@@ -49,7 +52,7 @@ def forward_model(tiny_model_config_path, tiny_tokenizer, tiny_processor):
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-2, weight_decay=0.0)
     model.train()
     for _ in range(40):
-        frames = [random_frame(rng) for _ in range(TRAINED_NUM_FRAMES * len(instructions))]
+        frames = [random_frame(rng) for _ in range(TRAINED_NUM_FRAMES * len(conversations))]
         loss = model(**batch, pixel_values=processor.image_processor(frames), labels=labels).loss
         optimizer.zero_grad()
         loss.backward()
@@ -252,3 +255,37 @@ def test_describe_matches_the_closed_loop_queries(tiny_model, tiny_processor):
     assert stateless.describe([], []) == []
     with pytest.raises(ValueError, match="2 frame histories but 1 instructions"):
         stateless.describe(frames[:2], INSTRUCTIONS[:1])
+
+
+def test_previous_action_prompt_states_the_move_since_the_last_query(
+    tiny_model, forward_model, tiny_processor
+):
+    """A model with previous_action_in_prompt is told the move executed since its last query: nothing at the
+    first, the fallback turn (one step) after an unparseable output, forward 75 after three queued steps."""
+    told = copy.deepcopy(tiny_model)
+    told.config.previous_action_in_prompt = True
+    episode = make_episode_observations(11, 6, "ep", INSTRUCTIONS[1])
+    agent = NavAgent(told, tiny_processor, max_consecutive_invalid=None)
+    texts = [agent.act([o])[0].text for o in episode]  # every output is unparseable: turn left 15, one step
+    frames = [[o.rgb for o in episode[: t + 1]] for t in range(len(episode))]
+    previous = [None] + ["turn left 15 degree"] * (len(episode) - 1)
+    stateless = NavAgent(told, tiny_processor)
+    assert stateless.describe(frames, [INSTRUCTIONS[1]] * len(frames), previous) == texts
+    # the sentence reaches the model: other previous moves give other outputs
+    assert stateless.describe(frames, [INSTRUCTIONS[1]] * len(frames), [None] * len(frames)) != texts
+    with pytest.raises(ValueError, match="previous_actions must be given exactly when"):
+        stateless.describe(frames, [INSTRUCTIONS[1]] * len(frames))
+    with pytest.raises(ValueError, match="previous_actions must be given exactly when"):
+        NavAgent(tiny_model, tiny_processor).describe(frames[:1], INSTRUCTIONS[:1], [None])
+    # valid actions: the queued steps count into the move
+    forward = copy.deepcopy(forward_model)
+    forward.config.previous_action_in_prompt = True
+    walker = NavAgent(forward, tiny_processor, num_frames=TRAINED_NUM_FRAMES)
+    episode = make_episode_observations(12, 4, "fw", INSTRUCTIONS[0])
+    decisions = [walker.act([o])[0] for o in episode]
+    assert [d.queried for d in decisions] == [True, False, False, True]
+    frames = [[o.rgb for o in episode[: t + 1]] for t in (0, 3)]
+    expected = NavAgent(forward, tiny_processor, num_frames=TRAINED_NUM_FRAMES).describe(
+        frames, [INSTRUCTIONS[0]] * 2, [None, "move forward 75 cm"]
+    )
+    assert expected == [decisions[0].text, decisions[3].text]

@@ -8,6 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from navagent.agent.prompts import (
+    PreviousAction,
     navigation_prompt,
     normalize_instruction,
     sample_frame_indices,
@@ -126,3 +127,17 @@ def test_sample_frames_pads_with_black_frames_of_the_current_shape():
     assert [int(f[0, 0, 0]) for f in sampled[5:]] == [10, 20, 30]
     with pytest.raises(ValueError, match="empty"):
         sample_frames([], 8)
+
+
+def test_previous_action_sentence_ends_the_prompt_and_mirrors():
+    base = navigation_prompt("Walk to the sofa.", 8)
+    assert navigation_prompt("Walk to the sofa.", 8, None) == base  # NaVILA's prompt by default
+    told = navigation_prompt("Walk to the sofa.", 8, PreviousAction("turn left 45 degree"))
+    assert told == base + " Your previous action was: turn left 45 degree."
+    assert navigation_prompt("Walk.", 8, PreviousAction(None)).endswith("completed. You have not moved yet.")
+    assert PreviousAction("turn left 15 degree").mirrored() == PreviousAction("turn right 15 degree")
+    assert PreviousAction("move forward 50 cm").mirrored() == PreviousAction("move forward 50 cm")
+    assert PreviousAction(None).mirrored() == PreviousAction(None)
+    for bad in ("stop", "turn left 60 degree", "The next action is move forward 75 cm."):
+        with pytest.raises(ValueError, match="not a move phrase"):
+            PreviousAction(bad)

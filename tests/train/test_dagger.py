@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from navagent.agent.actions import merge_low_level_steps
+from navagent.agent.actions import merge_low_level_steps, previous_action
 from navagent.envs.base import AgentState
 from navagent.envs.builtin.episode_gen import write_split
 from navagent.envs.builtin.expert import RouteExpert
@@ -61,6 +62,17 @@ def assert_expert_labels(records: list[dict], episodes_dir: Path, results: list[
         (label,) = merge_low_level_steps(expert.next_decision(state, positions[: step + 1]))
         assert record["a"] == label.to_text()
     env.close()
+    # "prev": the agent's executed steps since its previous decision of the rollout (null at the first)
+    for episode_id, trajectory in by_episode.items():
+        mine = sorted(
+            (r for r in records if r["video_id"].split("-")[0].split("_", 1)[1] == episode_id),
+            key=lambda r: int(r["video_id"].rsplit("-", 1)[1]),
+        )
+        steps = [len(r["frames"]) - 1 for r in mine]
+        expected = [None] + [
+            previous_action(trajectory["actions"][a:b]).phrase for a, b in itertools.pairwise(steps)
+        ]
+        assert [r["prev"] for r in mine] == expected
 
 
 def read_results(path: Path) -> list[dict]:

@@ -180,3 +180,41 @@ def test_jsonl_records_are_read_line_by_line(tmp_path):
     (tmp_path / "a.jsonl").write_text(json.dumps(record) + "\n\n" + json.dumps(record | {"id": "j2"}) + "\n")
     dataset = load_conversation_dataset(tmp_path / "a.jsonl", tmp_path, "j")
     assert [s.sample_id for s in dataset.samples] == ["j:j1", "j:j2"]
+
+
+def test_previous_action_prompts_state_the_records_prev_mirrored_with_the_record(tmp_path):
+    rng = np.random.default_rng(0)
+    for i in range(2):
+        write_frame(tmp_path / "e" / f"frame_{i}.jpg", rng)
+    frames = ["e/frame_0.jpg", "e/frame_1.jpg"]
+    records = [
+        {"video_id": "e-0", "q": "Go left.", "a": "The next action is turn left 45 degree.", "frames": frames[:1],
+         "prev": None},
+        {"video_id": "e-1", "q": "Go left.", "a": "The next action is move forward 75 cm.", "frames": frames,
+         "prev": "turn left 45 degree"},
+    ]  # fmt: skip
+    path = write_json(tmp_path / "a.json", records)
+    plain = load_navigation_dataset(path, tmp_path, "nav", num_frames=2, mirror=True)
+    told = load_navigation_dataset(path, tmp_path, "nav", num_frames=2, mirror=True, previous_action=True)
+    prompts = {s.sample_id: s.messages[0]["content"] for s in told.samples}
+    assert {s.sample_id: s.messages[0]["content"] for s in plain.samples}["nav:e-1"] == navigation_prompt(
+        "Go left.", 2
+    )
+    assert prompts["nav:e-0"] == navigation_prompt("Go left.", 2) + " You have not moved yet."
+    assert (
+        prompts["nav:e-1"]
+        == navigation_prompt("Go left.", 2) + " Your previous action was: turn left 45 degree."
+    )
+    assert prompts["nav:e-1~mirror"].startswith(navigation_prompt("Go right.", 2))
+    assert prompts["nav:e-1~mirror"].endswith("Your previous action was: turn right 45 degree.")
+    # the images and answers are those of the plain samples
+    assert [s.images for s in told.samples] == [s.images for s in plain.samples]
+    for bad, message in [
+        ({}, "needs the record's 'prev'"),
+        ({"prev": "fly 3 m"}, "'prev': .*not a move phrase"),
+    ]:
+        record = {k: v for k, v in records[1].items() if k != "prev"} | bad
+        with pytest.raises(DataRecordError, match=rf"record nav:e-1: .*{message}"):
+            load_navigation_dataset(
+                write_json(tmp_path / "b.json", [record]), tmp_path, "nav", num_frames=2, previous_action=True
+            )

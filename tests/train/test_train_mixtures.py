@@ -99,6 +99,16 @@ def test_registry_errors_name_the_entry(tmp_path):
     path.write_text("datasets:\n  qa: {type: vqa, annotations: a.json, recent_frames: 2}\n")
     with pytest.raises(MixtureError, match="dataset 'qa': recent_frames is for navigation data only"):
         load_registry(path)
+    bad_entries = (
+        "{type: navigation, annotations: a.json, previous_action: 1}",
+        "{type: vqa, annotations: a.json, previous_action: true}",
+    )
+    for bad in bad_entries:
+        path.write_text(f"datasets:\n  d: {bad}\n")
+        with pytest.raises(
+            MixtureError, match="dataset 'd': previous_action must be true/false, for navigation"
+        ):
+            load_registry(path)
     path.write_text("datasets:\n  qa: {type: vqa, annotations: a.json, view_questions: 2}\n")
     with pytest.raises(MixtureError, match="dataset 'qa': view_questions is for navigation data only"):
         load_registry(path)

@@ -227,6 +227,15 @@ def test_navigation_data_must_show_the_frames_the_models_agent_will(config_path,
     ):
         train_from_config(config_path, ["--model.tiny", str(recent)])
     assert not (tmp_path / "run" / "train_config.yaml").exists()
+    told = tmp_path / "told.yaml"
+    told.write_text(
+        yaml.safe_dump(yaml.safe_load(tiny_spec_path.read_text()) | {"previous_action_in_prompt": True})
+    )
+    with pytest.raises(
+        ConfigError, match=r"dataset 'nav' .*previous_action=False, .*previous_action_in_prompt=True"
+    ):
+        train_from_config(config_path, ["--model.tiny", str(told)])
+    assert not (tmp_path / "run" / "train_config.yaml").exists()
 
 
 def test_packing_is_refused_for_a_model_with_frame_slots(config_path, tiny_spec_path, tmp_path):

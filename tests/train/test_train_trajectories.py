@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from navagent.agent.actions import CANONICAL_OUTPUTS, STOP_TEXT, parse_action
+from navagent.agent.actions import CANONICAL_OUTPUTS, STOP_TEXT, merge_low_level_steps, parse_action
 from navagent.envs.base import Action, AgentState, Goal
 from navagent.envs.builtin.episode_gen import write_split
 from navagent.envs.builtin.expert import RouteExpert, snap_to_free
@@ -282,6 +282,28 @@ def test_recovery_records_carry_the_path_history_then_the_perturbed_view(rebalan
     assert (
         len(read(plain)) == sum(len(v) for v in path_records_by_video(read(plain)).values()) + 2 * RECOVERIES
     )
+
+
+def test_prev_is_the_walks_move_before_each_record(plain, episodes, scene):
+    """Path records: the previous decision's action as walked (null first); recovery records: the walk's
+    steps since its last decision point before the perturbation. The dataset states it in the prompt."""
+    records = {r["video_id"]: r for r in read(plain)}
+    for episode in episodes:
+        video = f"train_{episode.episode_id}"
+        walk = walk_episode(episode, scene)
+        points = trajectories.decision_points(walk.actions)
+        path = path_records_by_video(read(plain))[video]
+        assert [r["prev"] for r in path] == [None] + [action.phrase for _, action in points[:-1]]
+        starts = [step for step, _ in points]
+        samples = sample_recoveries(walk.expert, walk.states, RECOVERIES, recovery_rng(0, video))
+        for k, sample in enumerate(samples):
+            start = max([s for s in starts if s < sample.step], default=0)
+            moves = merge_low_level_steps(walk.actions[start : sample.step])
+            assert records[f"{video}-r{k}"]["prev"] == (moves[-1].phrase if moves else None)
+    dataset = load_navigation_dataset(plain, trajectory_data_root(plain.parent), "nav", previous_action=True)
+    told = [s.messages[0]["content"] for s in dataset.samples]
+    assert sum(p.endswith("You have not moved yet.") for p in told) >= len(episodes)
+    assert sum("Your previous action was: turn" in p for p in told) >= 1
 
 
 # ------------------------------------------------------------------------------------- bad input etc.

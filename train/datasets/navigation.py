@@ -18,6 +18,11 @@ through the doorway on your right?", "What is on your left?", "Which room are yo
 mirrored twin). They train what the action needs and behaviour cloning teaches only weakly: reading the
 current frame, by its side, from the end of the ~200-token navigation prompt. K questions are drawn per sample
 from a stream seeded by the sample id (the same every epoch and run).
+
+Previous action (`previous_action`, for models with ``previous_action_in_prompt``): the prompt ends by stating
+the move made since the previous decision, from the record's ``"prev"`` (a move phrase such as "turn left 45
+degree", or null at the episode's first decision; written by `navagent data trajectories` and
+`navagent data dagger`), mirrored with the rest of the record.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from navagent.agent.prompts import (
+    PreviousAction,
     mirror_left_right,
     navigation_prompt,
     normalize_instruction,
@@ -49,23 +55,22 @@ def load_navigation_dataset(
     mirror: bool = False,
     questions: int = 0,
     recent_frames: int = 0,
+    previous_action: bool = False,
 ) -> SampleDataset:
     """Read NaVILA records from `annotations`; frame paths are relative to `data_root`. With `mirror`, every
     record also gives its mirrored twin (`navigation_sample(..., mirrored=True)`, id suffix "~mirror");
     `questions` > 0 adds that many view questions per sample (module docstring); `recent_frames`: as
-    `sample_frame_indices`' (the model's ``num_recent_frames``)."""
+    `sample_frame_indices`' (the model's ``num_recent_frames``); `previous_action`: prompts state the record's
+    ``"prev"`` (module docstring)."""
     records = read_records(annotations)
     samples = []
     for index, record in enumerate(records):
         sample_id = record_name(name, record, index, id_key="video_id")
-        samples.append(
-            navigation_sample(record, sample_id, data_root, num_frames, False, questions, recent_frames)
-        )
+        options = {"questions": questions, "recent_frames": recent_frames, "previous_action": previous_action}
+        samples.append(navigation_sample(record, sample_id, data_root, num_frames, False, **options))
         if mirror:
             samples.append(
-                navigation_sample(
-                    record, f"{sample_id}~mirror", data_root, num_frames, True, questions, recent_frames
-                )
+                navigation_sample(record, f"{sample_id}~mirror", data_root, num_frames, True, **options)
             )
     return SampleDataset(name, samples, verify_files)
 
@@ -78,22 +83,26 @@ def navigation_sample(
     mirrored: bool = False,
     questions: int = 0,
     recent_frames: int = 0,
+    previous_action: bool = False,
 ) -> Sample:
     """One navigation record -> Sample with `num_frames` image slots (None = black padding frame).
 
     `mirrored`: the record as it happens in the mirror image of the house — frames flipped left-right, and
     "left" / "right" swapped in the instruction and the answer (`mirror_left_right`); `questions`: view
     questions after the action (module docstring); `recent_frames`: the observations before the current one
-    always shown (`sample_frame_indices`)."""
+    always shown (`sample_frame_indices`); `previous_action`: the prompt states the record's ``"prev"``."""
     paths = navigation_frame_paths(record, data_root, f"record {sample_id}")
     images = tuple(
         None if i is None else paths[i] for i in sample_frame_indices(len(paths), num_frames, recent_frames)
     )
     instruction, answer = record["q"], record["a"]
+    previous = record_previous_action(record, f"record {sample_id}") if previous_action else None
     if mirrored:
         instruction, answer = mirror_left_right(instruction), mirror_left_right(answer)
+        previous = None if previous is None else previous.mirrored()
+    prompt = navigation_prompt(normalize_instruction(instruction), num_frames, previous)
     messages = (
-        {"role": "user", "content": navigation_prompt(normalize_instruction(instruction), num_frames)},
+        {"role": "user", "content": prompt},
         {"role": "assistant", "content": answer},
     )
     if questions:
@@ -126,6 +135,20 @@ def view_question_turns(record: dict, sample_id: str, count: int, mirrored: bool
         turns.append({"role": "user", "content": f"{question}\n{SHORT_ANSWER_PROMPT}"})
         turns.append({"role": "assistant", "content": reply})
     return tuple(turns)
+
+
+def record_previous_action(record: dict, where: str) -> PreviousAction:
+    """The record's ``"prev"`` as a `PreviousAction`; DataRecordError (starting with ``where``) when it is
+    missing or not a move phrase."""
+    if "prev" not in record:
+        raise DataRecordError(
+            f"{where}: a previous-action prompt needs the record's 'prev' (the move since the previous decision; "
+            f"written by `navagent data trajectories` / `navagent data dagger`)"
+        )
+    try:
+        return PreviousAction(record["prev"])
+    except ValueError as error:
+        raise DataRecordError(f"{where}: 'prev': {error}") from None
 
 
 def navigation_frame_paths(record: dict, data_root: Path, where: str) -> list[Path]:
