@@ -5,7 +5,9 @@ A DAgger round lets the current checkpoint drive episodes of a training split in
 and vector environments as ``navagent eval vln`` (`navagent.eval.vln.loop.evaluate_episodes`) — and, at every
 point where the agent asked its model for a decision, records what the route expert
 (`navagent.envs.builtin.expert.RouteExpert`) would do from that pose, given every position visited so far
-(it rejoins the instruction's route where the agent left it). The agent's own actions are executed (β = 0).
+(it rejoins the instruction's route where the agent left it) and the agent's last move (after a turn it turns
+back only toward a heading within 90 degrees, else it keeps turning the agent's way: the expert's turn
+hysteresis, so that off-route labels do not flip sides with a few degrees of heading). The agent's own actions are executed (β = 0).
 A rollout is cut at ``max_steps`` low-level steps so that a lost agent does not fill the round with one
 episode's spinning.
 
@@ -35,7 +37,7 @@ from pathlib import Path
 import numpy as np
 
 from navagent.agent.actions import merge_low_level_steps, previous_action
-from navagent.envs.base import AgentState, Episode, Observation
+from navagent.envs.base import Action, AgentState, Episode, Observation
 from navagent.envs.builtin.expert import RouteExpert
 from navagent.envs.builtin.sim import BuiltinNavEnv, Scene, SimConfig
 from navagent.envs.builtin.view_labels import view_labels
@@ -180,9 +182,12 @@ class DaggerCollector:
 
     def _label(self, rollout: _Rollout, observation: Observation) -> None:
         state = AgentState(np.asarray(observation.position, dtype=np.float64), float(observation.heading))
-        steps = rollout.expert.decide(state, rollout.progress)
-        (label,) = merge_low_level_steps(steps)
         move = previous_action(rollout.moves)
+        turned = (
+            move.kind if move is not None and move.kind in (Action.TURN_LEFT, Action.TURN_RIGHT) else None
+        )
+        steps = rollout.expert.decide(state, rollout.progress, turned)
+        (label,) = merge_low_level_steps(steps)
         record = {
             "video_id": f"{rollout.video}-{len(rollout.records)}",
             "q": rollout.episode.instruction_text,

@@ -35,6 +35,13 @@ free. A chosen heading is always kept on the next step (no back-and-forth), and 
 straight at a fixed point its miss distance does not change: a correction on a straight stretch happens
 only once the error reaches ``KEEP_ERROR`` (the quantised headings can be up to 7.5 degrees off a corridor).
 
+**Turn hysteresis** (for labelling another agent's states, e.g. DAgger): told the agent's last move was a
+turn (``previous_turn``), the expert turns back the other way only when the heading it wants is within
+``TURN_HYSTERESIS`` (90 degrees) of the current one; further round it keeps turning the agent's way (45
+degrees). With the wanted heading behind the agent, which way is shorter cannot be seen in its view, and
+shortest-turn labels there flip with a few degrees of heading: a policy cloned from them undoes its own turns
+(left, right, left, ...); "keep turning the way you turned" is a rule it can follow from its previous move.
+
 **Walks** (``walk``) repeat decisions up to STOP; a loop of the rules (a decision pose met again without
 progress) is cut out and replaced by tight geodesic steering to the next route point (safety net; never
 needed on the r1 episode sets). Pure Python/NumPy and deterministic: equal inputs give equal decisions.
@@ -63,6 +70,9 @@ MAX_HEADING_ERROR = math.radians(60.0)  # a heading further off its steering poi
 KEEP_ERROR = math.radians(30.0)  # the current heading is kept up to this error to the steering point
 LINE_MARGIN = 0.5  # metres short of the closest approach where the free-line check ends (passed by then)
 MAX_STEPS_PER_DECISION = 3  # low-level steps in one mid-level action (75 cm / 45 degrees)
+TURN_HYSTERESIS = math.radians(
+    90.0
+)  # after a turn, a wanted heading further round the other way: keep turning
 _ANGLE_EPS = math.radians(0.5)  # slack on "within half a turn step" for rounding
 _STOP_MARGIN = 0.01  # metres inside the stop distance a landing step must be
 _UNDERFOOT = 0.05  # metres: route points closer than this are passed over
@@ -189,16 +199,25 @@ class RouteExpert:
         return max(progress, float(reach[seen].max())) if seen.any() else progress
 
     # ------------------------------------------------------------------ decisions
-    def next_decision(self, state: AgentState, visited: Sequence[np.ndarray] | np.ndarray = ()) -> list[int]:
+    def next_decision(
+        self,
+        state: AgentState,
+        visited: Sequence[np.ndarray] | np.ndarray = (),
+        previous_turn: Action | None = None,
+    ) -> list[int]:
         """The low-level steps (``Action`` ints) of the expert's next mid-level action at ``state``, given the
         positions visited before it (K, 3) (any order; the current position is added): ``[STOP]``, 1-3 equal
-        turns or 1-3 forward steps. Raises ValueError when the route is unreachable from the state."""
+        turns or 1-3 forward steps. ``previous_turn``: TURN_LEFT / TURN_RIGHT when the agent's last move was
+        that turn (turn hysteresis, module docstring), None otherwise. Raises ValueError when the route is
+        unreachable from the state."""
         progress = self.advance(self.progress(visited), state.position)
-        return self.decide(state, progress)
+        return self.decide(state, progress, previous_turn)
 
-    def decide(self, state: AgentState, progress: float) -> list[int]:
+    def decide(self, state: AgentState, progress: float, previous_turn: Action | None = None) -> list[int]:
         """``next_decision`` with the progress (metres, see ``progress``, current position included) given."""
-        action, count = self._choice(state, progress)
+        if previous_turn not in (None, Action.TURN_LEFT, Action.TURN_RIGHT):
+            raise ValueError(f"previous_turn must be TURN_LEFT, TURN_RIGHT or None, got {previous_turn!r}")
+        action, count = self._choice(state, progress, previous_turn)
         if action != Action.MOVE_FORWARD:
             return [int(action)] * count
         steps = [int(Action.MOVE_FORWARD)]
@@ -378,9 +397,12 @@ class RouteExpert:
             choose = usable & (close | (errors <= self.motion.turn_angle / 2.0 + _ANGLE_EPS))
         return errors, keep, choose, step_free
 
-    def _choice(self, state: AgentState, progress: float) -> tuple[Action, int]:
+    def _choice(
+        self, state: AgentState, progress: float, previous_turn: Action | None = None
+    ) -> tuple[Action, int]:
         """The next low-level action and how many of it make the decision: (STOP, 1), (a turn toward the
-        wanted heading, 1-3 steps) or (MOVE_FORWARD, 1; the caller extends forward runs)."""
+        wanted heading, 1-3 steps; after a ``previous_turn`` the other way only within ``TURN_HYSTERESIS``)
+        or (MOVE_FORWARD, 1; the caller extends forward runs)."""
         if self._finished_route(progress):
             distance = self.planner.distance_to_goal(state.position, self.goal)
             if not math.isfinite(distance):
@@ -392,4 +414,8 @@ class RouteExpert:
         turn = self._chosen_turn(state, progress)
         if turn == 0:
             return Action.MOVE_FORWARD, 1
+        if previous_turn is not None:
+            side = 1 if previous_turn == Action.TURN_LEFT else -1
+            if turn * side < 0 and abs(turn) * self.motion.turn_angle > TURN_HYSTERESIS + _ANGLE_EPS:
+                turn = side * MAX_STEPS_PER_DECISION
         return (Action.TURN_LEFT if turn > 0 else Action.TURN_RIGHT), min(abs(turn), MAX_STEPS_PER_DECISION)

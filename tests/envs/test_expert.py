@@ -131,6 +131,30 @@ def test_misaligned_corridor_needs_few_corrections_and_no_back_and_forth(offset_
     assert np.hypot(*(walk.end.position - expert.goal)[[0, 2]]) < expert.stop_distance
 
 
+@pytest.mark.parametrize("wanted_deg", [60.0, 120.0, 165.0])
+def test_after_a_turn_the_expert_turns_back_only_toward_a_heading_within_90_degrees(
+    wanted_deg: float,
+) -> None:
+    """Turn hysteresis: the goal ``wanted_deg`` to the left (in a free room). Without a previous turn or after
+    a left turn: turn left. After a right turn: left only when within 90 degrees, else keep turning right."""
+    expert = expert_in(box_house(8.0, 8.0), [(2.0, 4.0), (6.0, 4.0)])
+    start = AgentState(np.array([2.0, 0.0, 4.0]), EAST - math.radians(wanted_deg))
+    left, right = [int(Action.TURN_LEFT)] * 3, [int(Action.TURN_RIGHT)] * 3
+    assert expert.next_decision(start) == left
+    assert expert.next_decision(start, previous_turn=Action.TURN_LEFT) == left
+    assert expert.next_decision(start, previous_turn=Action.TURN_RIGHT) == (
+        left if wanted_deg <= 90 else right
+    )
+    mirrored = AgentState(start.position, EAST + math.radians(wanted_deg))
+    assert expert.next_decision(mirrored, previous_turn=Action.TURN_LEFT) == (
+        right if wanted_deg <= 90 else left
+    )
+    # the expert's own walks never pass a previous turn: unchanged
+    assert expert.walk(start).actions[:3] == tuple(left)
+    with pytest.raises(ValueError, match="previous_turn must be TURN_LEFT, TURN_RIGHT or None"):
+        expert.next_decision(start, previous_turn=Action.MOVE_FORWARD)
+
+
 def test_rejoining_from_off_path_follows_the_route_order() -> None:
     """A U-shaped route in an open 8 x 8 m room: from a pose off its first leg the expert goes round the U
     (passing both far corners, in order) instead of taking the straight 6 m shortcut to the goal."""

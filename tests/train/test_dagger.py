@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from navagent.agent.actions import merge_low_level_steps, previous_action
-from navagent.envs.base import AgentState
+from navagent.agent.actions import merge_low_level_steps, parse_action, previous_action
+from navagent.envs.base import Action, AgentState
 from navagent.envs.builtin.episode_gen import write_split
 from navagent.envs.builtin.expert import RouteExpert
 from navagent.envs.builtin.sim import BuiltinNavEnv, SimConfig
@@ -59,7 +59,9 @@ def assert_expert_labels(records: list[dict], episodes_dir: Path, results: list[
         scene = env.load_scene(episode.scene_id)
         expert = RouteExpert.for_episode(episode, scene.planner, scene.motion, stop_distance)
         state = AgentState(positions[step], float(headings[step]))
-        (label,) = merge_low_level_steps(expert.next_decision(state, positions[: step + 1]))
+        previous = parse_action(f"The next action is {record['prev']}.").action if record["prev"] else None
+        turned = previous.kind if previous is not None and previous.kind != Action.MOVE_FORWARD else None
+        (label,) = merge_low_level_steps(expert.next_decision(state, positions[: step + 1], turned))
         assert record["a"] == label.to_text()
     env.close()
     # "prev": the agent's executed steps since its previous decision of the rollout (null at the first)
