@@ -246,7 +246,7 @@ def test_expert_rounds_a_wall_end_it_stands_beside(env, episode_id: str) -> None
 class SpinningExpert(RouteExpert):
     """Decision rules that loop: turn 45 degrees left in place at every decision, forever."""
 
-    def decide(self, state: AgentState, progress: float) -> list[int]:
+    def decide(self, state: AgentState, progress: float, previous_turn: Action | None = None) -> list[int]:
         return [int(Action.TURN_LEFT)] * 3
 
 

@@ -433,7 +433,7 @@ def test_walk_episode_tells_an_unfinished_walk_from_bad_input(episodes, scene):
 
 def test_recovery_poses_where_the_expert_loops_are_not_kept(episodes, scene):
     class SpinningExpert(RouteExpert):  # rules that loop: turn 45 degrees left in place, forever
-        def decide(self, state, progress):
+        def decide(self, state, progress, previous_turn=None):
             return [int(Action.TURN_LEFT)] * 3
 
     walk = walk_episode(episodes[0], scene)
