@@ -7,7 +7,8 @@ point where the agent asked its model for a decision, records what the route exp
 (`navagent.envs.builtin.expert.RouteExpert`) would do from that pose, given every position visited so far
 (it rejoins the instruction's route where the agent left it) and the agent's last move (after a turn it turns
 back only toward a heading within 90 degrees, else it keeps turning the agent's way: the expert's turn
-hysteresis, so that off-route labels do not flip sides with a few degrees of heading). The agent's own actions are executed (β = 0).
+hysteresis, so that off-route labels do not flip sides with a few degrees of heading). The agent's own
+actions are executed (β = 0).
 A rollout is cut at ``max_steps`` low-level steps so that a lost agent does not fill the round with one
 episode's spinning.
 

@@ -64,7 +64,8 @@ from types import MappingProxyType
 import numpy as np
 from tqdm import tqdm
 
-from navagent.agent.actions import MidLevelAction, merge_low_level_steps, previous_action
+from navagent.agent.actions import MidLevelAction, merge_low_level_steps
+from navagent.agent.prompts import PreviousAction
 from navagent.envs.base import Action, AgentState, Episode
 from navagent.envs.builtin.expert import RouteExpert, episode_route
 from navagent.envs.builtin.free_space import FreeSpace
@@ -201,16 +202,12 @@ def decision_points(actions: Sequence[int]) -> list[tuple[int, MidLevelAction]]:
 def previous_phrases(actions: Sequence[int], steps: Sequence[int]) -> list[str | None]:
     """The ``"prev"`` of records whose current view is the one before low-level step ``steps[i]`` of a walk
     with ``actions``: the move made since the walk's last decision point before that step
-    (`navagent.agent.actions.previous_action` of the steps between), None at step 0. At a decision point
+    (`PreviousAction.after` the steps between), None at step 0. At a decision point
     that is the previous decision's action (as the walk executed it: a goal-region STOP label changes the
     label, not the walk)."""
     starts = [step for step, _ in decision_points(actions)]
-    phrases = []
-    for step in steps:
-        start = starts[max(0, int(np.searchsorted(starts, step)) - 1)]
-        move = previous_action(actions[start:step])
-        phrases.append(None if move is None else move.phrase)
-    return phrases
+    last_starts = (starts[max(0, int(np.searchsorted(starts, step)) - 1)] for step in steps)
+    return [PreviousAction.after(actions[start:step]).phrase for start, step in zip(last_starts, steps)]
 
 
 def path_records(

@@ -70,9 +70,8 @@ MAX_HEADING_ERROR = math.radians(60.0)  # a heading further off its steering poi
 KEEP_ERROR = math.radians(30.0)  # the current heading is kept up to this error to the steering point
 LINE_MARGIN = 0.5  # metres short of the closest approach where the free-line check ends (passed by then)
 MAX_STEPS_PER_DECISION = 3  # low-level steps in one mid-level action (75 cm / 45 degrees)
-TURN_HYSTERESIS = math.radians(
-    90.0
-)  # after a turn, a wanted heading further round the other way: keep turning
+# after the agent's turn, a wanted heading further than this round the other way: keep turning its way
+TURN_HYSTERESIS = math.radians(90.0)
 _ANGLE_EPS = math.radians(0.5)  # slack on "within half a turn step" for rounding
 _STOP_MARGIN = 0.01  # metres inside the stop distance a landing step must be
 _UNDERFOOT = 0.05  # metres: route points closer than this are passed over

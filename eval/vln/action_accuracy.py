@@ -94,7 +94,7 @@ def evaluate_action_accuracy(
     if not queries:
         raise ValueError("no navigation records to evaluate")
     told_previous = agent.previous_action_in_prompt
-    missing = next((q for q in queries if told_previous and q.previous_action is None), None)
+    missing = next((q for q in queries if q.previous_action is None), None) if told_previous else None
     if missing is not None:
         raise DataRecordError(
             f"record {missing.record_id}: the agent's prompt states the previous action, but the record has no "

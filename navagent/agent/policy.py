@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from navagent.agent.actions import MidLevelAction, StepQueue, parse_action, previous_action
+from navagent.agent.actions import MidLevelAction, StepQueue, parse_action
 from navagent.agent.decision import Decision
 from navagent.agent.prompts import PreviousAction, navigation_prompt, sample_frame_indices, sample_frames
 from navagent.envs.base import Action, Observation
@@ -64,7 +64,7 @@ class _EpisodeState:
     queue: StepQueue = field(default_factory=StepQueue)
     features: dict[FrameKey, torch.Tensor] = field(default_factory=dict)
     moves: list[int] = field(default_factory=list)
-    prompt_ids: dict[tuple[str, str | None], list[int]] = field(default_factory=dict)
+    prompt_ids: dict[tuple[str, PreviousAction | None], list[int]] = field(default_factory=dict)
     consecutive_invalid: int = 0
 
 
@@ -239,11 +239,8 @@ class NavAgent:
 
     def _prompt_ids(self, state: _EpisodeState, instruction: str) -> list[int]:
         """The environment's next query, tokenised (cached per instruction and previous move)."""
-        previous = None
-        if self.previous_action_in_prompt:
-            move = previous_action(state.moves)
-            previous = PreviousAction(None if move is None else move.phrase)
-        key = (instruction, None if previous is None else previous.phrase)
+        previous = PreviousAction.after(state.moves) if self.previous_action_in_prompt else None
+        key = (instruction, previous)
         if key not in state.prompt_ids:
             state.prompt_ids[key] = self._tokenized_prompt(instruction, previous)
         return state.prompt_ids[key]

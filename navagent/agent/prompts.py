@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from navagent.agent.actions import PREVIOUS_ACTION_PHRASES
+from navagent.agent.actions import PREVIOUS_ACTION_PHRASES, previous_action
 
 DEFAULT_NUM_FRAMES = 8
 IMAGE_PLACEHOLDER = "<image>"
@@ -56,6 +56,13 @@ class PreviousAction:
             raise ValueError(
                 f"PreviousAction: {self.phrase!r} is not a move phrase (one of {sorted(PREVIOUS_ACTION_PHRASES)})"
             )
+
+    @classmethod
+    def after(cls, steps: Sequence[int]) -> PreviousAction:
+        """The move stated after the low-level ``steps`` executed since the previous decision
+        (`navagent.agent.actions.previous_action`; no steps: the first decision)."""
+        move = previous_action(steps)
+        return cls(None if move is None else move.phrase)
 
     def sentence(self) -> str:
         return (

@@ -64,9 +64,9 @@ def load_navigation_dataset(
     ``"prev"`` (module docstring)."""
     records = read_records(annotations)
     samples = []
+    options = {"questions": questions, "recent_frames": recent_frames, "previous_action": previous_action}
     for index, record in enumerate(records):
         sample_id = record_name(name, record, index, id_key="video_id")
-        options = {"questions": questions, "recent_frames": recent_frames, "previous_action": previous_action}
         samples.append(navigation_sample(record, sample_id, data_root, num_frames, False, **options))
         if mirror:
             samples.append(
