@@ -105,7 +105,10 @@ class TinyModelSpec:
 
 
 def load_tiny_model_spec(source: str | Path | dict | TinyModelSpec | None = None) -> TinyModelSpec:
-    """Spec from a YAML file path, a dict (same layout), a spec, or None (defaults). Unknown keys are errors."""
+    """Spec from a YAML file path, a dict (same layout), a spec, or None (defaults). Unknown keys are errors.
+
+    A YAML file may start from another preset: ``base: nav-conv.yaml`` (a path relative to the file) loads
+    that file first and lays this file's keys over it, section by section (see `read_preset`)."""
     if source is None:
         return TinyModelSpec()
     if isinstance(source, TinyModelSpec):
@@ -113,8 +116,7 @@ def load_tiny_model_spec(source: str | Path | dict | TinyModelSpec | None = None
     where = "tiny model config"
     if isinstance(source, (str, Path)):
         where = str(source)
-        with open(source, encoding="utf-8") as handle:
-            source = yaml.safe_load(handle) or {}
+        source = read_preset(Path(source))
     if not isinstance(source, dict):
         raise TypeError(f"{where}: expected a mapping at the top level, got {type(source).__name__}")
     vision = source.get("vision")
@@ -123,6 +125,33 @@ def load_tiny_model_spec(source: str | Path | dict | TinyModelSpec | None = None
         spec_class = VISION_SPECS.get(model_type, VisionSpec)
         source = source | {"vision": _dataclass_from_dict(spec_class, vision, f"{where}: vision")}
     return _dataclass_from_dict(TinyModelSpec, source, where)
+
+
+def read_preset(path: Path, _seen: tuple[Path, ...] = ()) -> Any:
+    """A preset YAML as a mapping, with its ``base`` chain resolved: the base's mapping updated by this file's
+    keys (a section given as a mapping in both is updated key by key). A missing base or a cycle is an error
+    naming the file."""
+    with open(path, encoding="utf-8") as handle:
+        data = yaml.safe_load(handle) or {}
+    if not isinstance(data, dict) or "base" not in data:
+        return data
+    base = data.pop("base")
+    if not isinstance(base, str) or not base:
+        raise TypeError(f"{path}: 'base' must be a preset file name, got {base!r}")
+    base_path = (path.parent / base).resolve()
+    if base_path in _seen or base_path == path.resolve():
+        raise ValueError(f"{path}: 'base' chain returns to {base_path}")
+    if not base_path.is_file():
+        raise FileNotFoundError(f"{path}: base preset {base_path} does not exist")
+    merged = read_preset(base_path, (*_seen, path.resolve()))
+    if not isinstance(merged, dict):
+        raise TypeError(f"{base_path}: expected a mapping at the top level, got {type(merged).__name__}")
+    for key, value in data.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = merged[key] | value
+        else:
+            merged[key] = value
+    return merged
 
 
 def _dataclass_from_dict(cls, data: dict[str, Any], where: str):

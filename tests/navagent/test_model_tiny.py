@@ -29,6 +29,31 @@ def test_spec_rejects_unknown_fields():
         load_tiny_model_spec({"vision": 5})
 
 
+def test_preset_base_chain_lays_keys_over_the_base(tmp_path):
+    (tmp_path / "a.yaml").write_text("text: {hidden_size: 64, num_hidden_layers: 3}\nnum_video_frames: 4\n")
+    (tmp_path / "b.yaml").write_text("base: a.yaml\ntext: {num_hidden_layers: 1}\nnum_recent_frames: 2\n")
+    spec = load_tiny_model_spec(tmp_path / "b.yaml")
+    assert (spec.text.hidden_size, spec.text.num_hidden_layers) == (64, 1)  # section updated key by key
+    assert (spec.num_video_frames, spec.num_recent_frames) == (4, 2)
+    (tmp_path / "a.yaml").write_text("base: b.yaml\n")
+    with pytest.raises(ValueError, match="returns to"):
+        load_tiny_model_spec(tmp_path / "b.yaml")
+    (tmp_path / "c.yaml").write_text("base: missing.yaml\n")
+    with pytest.raises(FileNotFoundError, match="c.yaml: base preset .*missing.yaml"):
+        load_tiny_model_spec(tmp_path / "c.yaml")
+
+
+def test_agent_preset_is_nav_conv_with_the_agent_prompt_options(tiny_model_config_path):
+    presets = tiny_model_config_path.parent
+    conv = load_tiny_model_spec(presets / "nav-conv.yaml")
+    agent = load_tiny_model_spec(presets / "nav-conv-agent.yaml")
+    assert (
+        dataclasses.replace(agent, num_recent_frames=0, mm_frame_slots=0, previous_action_in_prompt=False)
+        == conv
+    )
+    assert (agent.num_recent_frames, agent.mm_frame_slots, agent.previous_action_in_prompt) == (3, 8, True)
+
+
 def test_tokenizer_special_tokens_and_actions(tiny_tokenizer):
     vocab = tiny_tokenizer.get_vocab()
     assert all(token in vocab for token in [*LLAMA3_SPECIAL_TOKENS, "[PAD]"])
