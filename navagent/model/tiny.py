@@ -127,7 +127,7 @@ def load_tiny_model_spec(source: str | Path | dict | TinyModelSpec | None = None
     return _dataclass_from_dict(TinyModelSpec, source, where)
 
 
-def read_preset(path: Path, _seen: tuple[Path, ...] = ()) -> Any:
+def read_preset(path: Path, _chain: tuple[Path, ...] = ()) -> Any:
     """A preset YAML as a mapping, with its ``base`` chain resolved: the base's mapping updated by this file's
     keys (a section given as a mapping in both is updated key by key). A missing base or a cycle is an error
     naming the file."""
@@ -138,12 +138,13 @@ def read_preset(path: Path, _seen: tuple[Path, ...] = ()) -> Any:
     base = data.pop("base")
     if not isinstance(base, str) or not base:
         raise TypeError(f"{path}: 'base' must be a preset file name, got {base!r}")
+    chain = (*_chain, path.resolve())
     base_path = (path.parent / base).resolve()
-    if base_path in _seen or base_path == path.resolve():
+    if base_path in chain:
         raise ValueError(f"{path}: 'base' chain returns to {base_path}")
     if not base_path.is_file():
         raise FileNotFoundError(f"{path}: base preset {base_path} does not exist")
-    merged = read_preset(base_path, (*_seen, path.resolve()))
+    merged = read_preset(base_path, chain)
     if not isinstance(merged, dict):
         raise TypeError(f"{base_path}: expected a mapping at the top level, got {type(merged).__name__}")
     for key, value in data.items():
