@@ -18,9 +18,9 @@
 #              model is configs/model/nav-conv-agent.yaml (recent frames, frame slots, previous action)
 #   features   stage 1: the frozen tower's outputs for every frame (+ mirrored twin), fp16 on disk
 #   bc         stage 2: behaviour cloning of the LM + projector on cached features (mirrored, view questions)
-#   daggerK    stage 3, round K = 1..DAGGER_ROUNDS: the latest model drives DAGGER_EPISODES train episodes, the
-#              route expert labels its decisions (turn hysteresis, STOP within 1.5 m); features of the new
-#              frames; DAGGER_STEPS more steps on the expert walks + every round so far
+#   daggerK_*  stage 3, round K = 1..DAGGER_ROUNDS: _rollouts: the latest model drives DAGGER_EPISODES train
+#              episodes, the route expert labels its decisions (turn hysteresis, STOP within 1.5 m); _features:
+#              the new frames' features; _train: DAGGER_STEPS more steps on the expert walks + every round so far
 #   ship       RUN/final = the last model (+ recipe files); SHIP=1 copies it to checkpoints/navagent-default
 set -euo pipefail
 
@@ -129,11 +129,10 @@ print(f"{summary['episodes']} episodes, SR {summary['sr']:.3f}, OSR {summary['os
 PY
 }
 
-dagger_round() {  # dagger_round K: rollouts of the round-(K-1) model, their features, training on them
-  local k=$1 driver
+dagger_rollouts() {  # dagger_rollouts K: the round-(K-1) model drives train episodes; the expert labels them
+  local k=$1 driver pids=()
   driver=$(model_after $((k - 1)))
-  rm -rf "$DATA/dagger$k"  # a rollout folder holds one model's rollouts: a half-done round restarts
-  local pids=()
+  rm -rf "$DATA/dagger$k"  # a rollout folder holds one model's rollouts: a half-done one restarts
   for shard in 0 1; do
     navagent data dagger --checkpoint "$driver" --episodes "$DATA/episodes" --split train \
       --max-episodes "$DAGGER_EPISODES" --max-steps "$DAGGER_MAX_STEPS" --num-envs 8 \
@@ -143,10 +142,14 @@ dagger_round() {  # dagger_round K: rollouts of the round-(K-1) model, their fea
   done
   for pid in "${pids[@]}"; do wait "$pid"; done
   echo "$(date -u +%FT%TZ) dagger$k rollouts of $driver: $(rollout_figures "$DATA/dagger$k")" >> "$LOG"
-  features "$k" "$driver"
+}
+
+dagger_train() {  # dagger_train K: DAGGER_STEPS more steps from the round-(K-1) model on mixture K
+  local k=$1
   mapfile -t extra < <(data_overrides)
-  train_2proc configs/train/default-agent.yaml --model.path "$driver" --data.mixture "$(mixture "$k")" \
-    --train.max_steps "$DAGGER_STEPS" --train.output_dir "$RUN/dagger$k" "${extra[@]}"
+  train_2proc configs/train/default-agent.yaml --model.path "$(model_after $((k - 1)))" \
+    --data.mixture "$(mixture "$k")" --train.max_steps "$DAGGER_STEPS" --train.output_dir "$RUN/dagger$k" \
+    "${extra[@]}"
 }
 
 ship() {
@@ -193,7 +196,11 @@ wait "$nav_pid"
 wait "$tower_pid"
 stage features features 0 "$RUN/tower"
 stage bc bc
-for ((round = 1; round <= DAGGER_ROUNDS; round++)); do stage "dagger$round" dagger_round "$round"; done
+for ((round = 1; round <= DAGGER_ROUNDS; round++)); do
+  stage "dagger${round}_rollouts" dagger_rollouts "$round"
+  stage "dagger${round}_features" features "$round" "$(model_after $((round - 1)))"
+  stage "dagger${round}_train" dagger_train "$round"
+done
 stage ship ship
 echo "$(date -u +%FT%TZ) recipe (this invocation): $((SECONDS - recipe_start)) s" | tee -a "$LOG"
 if [[ $EVAL == 1 ]]; then stage eval evaluate; fi
