@@ -91,7 +91,8 @@ data_overrides() {  # the run's data root and cache (the configs' defaults are d
   printf '%s\n' --data.root "$DATA" --data.feature_cache "$DATA/features"
 }
 
-BC_MIXTURE=$(sed -n 's/^  mixture: //p' configs/train/default-agent.yaml)
+BC_MIXTURE=$(python -c 'import sys, yaml; print(yaml.safe_load(open(sys.argv[1]))["data"]["mixture"])' \
+  configs/train/default-agent.yaml)
 
 mixture() {  # mixture ROUND: the bc mixture plus the records of DAgger rounds 1..ROUND
   local mix=$BC_MIXTURE k
