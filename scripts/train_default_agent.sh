@@ -9,27 +9,36 @@
 # checkpoints/navagent-default. EVAL=1 runs the evaluation stages after it (not part of the 120-minute budget).
 #
 # Stages (2 CPU cores: two independent stages run side by side, each on one core):
-#   episodes   R2R-CE episodes (generator defaults): train 60 x 20; val_seen, val_unseen, val_unseen_lang 10 x 20
-#   nav_data   route-expert walks of the train episodes -> NaVILA records + frames (+ recovery samples);
-#              held-out walks of 40 episodes per validation split (open-loop accuracy)
+#   episodes   R2R-CE episodes (generator defaults): train 300 houses x 4; val_seen, val_unseen, val_unseen_lang 10 x 20
+#   nav_data   route-expert walks of the train episodes -> NaVILA records + frames (+ recovery samples, STOP
+#              labels within 1.5 m of the goal, each record's view labels and previous move); held-out walks of
+#              40 episodes per validation split (open-loop accuracy)
 #   views      stage-0 data: labelled views of train houses (and unseen houses for the probes)
-#   tower      stage 0: the nav-conv tower pretrained on the views + easy-vqa (probes on unseen houses)
+#   tower      stage 0: the nav-conv tower pretrained on the views + easy-vqa (probes on unseen houses); the
+#              model is configs/model/nav-conv-agent.yaml (recent frames, frame slots, previous action)
 #   features   stage 1: the frozen tower's outputs for every frame (+ mirrored twin), fp16 on disk
-#   bc         stage 2: behaviour cloning of the LM + projector on cached features (mirrored, STOP weighted 3x)
-#   bc_stop    stage 2b: 2,000 more steps at a lower rate with STOP weighted 8x (after bc the agent never stops)
-#   ship       RUN/final = the bc_stop model (+ recipe files); SHIP=1 copies it to checkpoints/navagent-default
+#   bc         stage 2: behaviour cloning of the LM + projector on cached features (mirrored, view questions)
+#   daggerK_*  stage 3, round K = 1..DAGGER_ROUNDS: _rollouts: the latest model drives DAGGER_EPISODES train
+#              episodes, the route expert labels its decisions (turn hysteresis, STOP within 1.5 m); _features:
+#              the new frames' features; _train: DAGGER_STEPS more steps on the expert walks + every round so far
+#   ship       RUN/final = the last model (+ recipe files); SHIP=1 copies it to checkpoints/navagent-default
 set -euo pipefail
 
 DATA=${1:-data/default-agent}
 RUN=${2:-runs/default-agent}
-TRAIN_SCENES=${TRAIN_SCENES:-60}
-PER_SCENE=${PER_SCENE:-20}
+TRAIN_SCENES=${TRAIN_SCENES:-300}
+PER_SCENE=${PER_SCENE:-4}
 RECOVERY=${RECOVERY:-2}
 EVAL_SCENES=${EVAL_SCENES:-10}
 EVAL_PER_SCENE=${EVAL_PER_SCENE:-20}
 VIEW_SCENES=${VIEW_SCENES:-200}
 VIEWS_PER_SCENE=${VIEWS_PER_SCENE:-32}
 BC_STEPS=${BC_STEPS:-}              # empty: configs/train/default-agent.yaml's max_steps
+DAGGER_ROUNDS=${DAGGER_ROUNDS:-1}      # at most 4 (registry entries dagger1..4_viewq_prev)
+DAGGER_EPISODES=${DAGGER_EPISODES:-600}
+DAGGER_STEPS=${DAGGER_STEPS:-3000}
+DAGGER_MAX_STEPS=${DAGGER_MAX_STEPS:-300}  # low-level steps per DAgger rollout
+STOP_LABEL_DISTANCE=1.5
 SHIP=${SHIP:-0}
 EVAL=${EVAL:-0}
 EVAL_EPISODES=${EVAL_EPISODES:-200}
@@ -59,7 +68,7 @@ episodes() {
 
 nav_data() {
   navagent data trajectories --episodes "$DATA/episodes" --split train --out "$DATA/builtin_r2r" \
-    --recovery "$RECOVERY" --no-rebalance --seed 0
+    --recovery "$RECOVERY" --no-rebalance --stop-label-distance "$STOP_LABEL_DISTANCE" --view-labels --seed 0
   for split in "${VALIDATION_SPLITS[@]}"; do
     navagent data trajectories --episodes "$DATA/episodes" --split "$split" --out "$DATA/heldout_nav" \
       --no-rebalance --max-episodes 40
@@ -72,7 +81,8 @@ views() {
 }
 
 tower() {
-  navagent pretrain-tower configs/train/stage0/tower-pretrain.yaml --data.views "$DATA/views/train/views_train.json" \
+  navagent pretrain-tower configs/train/stage0/tower-pretrain.yaml --model.preset configs/model/nav-conv-agent.yaml \
+    --data.views "$DATA/views/train/views_train.json" \
     --data.probe_views "$DATA/views/val_unseen/views_val_unseen.json" --train.output_dir "$RUN/tower"
   echo "$(date -u +%FT%TZ) tower probes (unseen houses): $(tr -d '\n ' < "$RUN/tower/probes.json")" >> "$LOG"
 }
@@ -81,9 +91,19 @@ data_overrides() {  # the run's data root and cache (the configs' defaults are d
   printf '%s\n' --data.root "$DATA" --data.feature_cache "$DATA/features"
 }
 
-features() {
+BC_MIXTURE=$(python -c 'import sys, yaml; print(yaml.safe_load(open(sys.argv[1]))["data"]["mixture"])' \
+  configs/train/default-agent.yaml)
+
+mixture() {  # mixture ROUND: the bc mixture plus the records of DAgger rounds 1..ROUND
+  local mix=$BC_MIXTURE k
+  for ((k = 1; k <= $1; k++)); do mix+="+dagger${k}_viewq_prev"; done
+  echo "$mix"
+}
+
+features() {  # features ROUND MODEL: cache the frames of mixture ROUND (frames cached before are copied)
   mapfile -t extra < <(data_overrides)
-  navagent data features configs/train/default-agent.yaml --model.path "$RUN/tower" "${extra[@]}"
+  navagent data features configs/train/default-agent.yaml --model.path "$2" --data.mixture "$(mixture "$1")" \
+    "${extra[@]}"
 }
 
 train_2proc() {  # two processes, one core each (DDP over gloo): twice the samples/s of one 2-thread process
@@ -96,16 +116,48 @@ bc() {
   train_2proc configs/train/default-agent.yaml --model.path "$RUN/tower" --train.output_dir "$RUN/bc" "${extra[@]}"
 }
 
-bc_stop() {
+model_after() {  # model_after ROUND: the model trained last by the end of DAgger round ROUND (0: bc)
+  if (($1 == 0)); then echo "$RUN/bc/final"; else echo "$RUN/dagger$1/final"; fi
+}
+
+rollout_figures() {  # rollout_figures DIR: one line of a DAgger round's closed-loop figures and record count
+  python - "$1" <<'PY'
+import json, sys
+summary = json.load(open(f"{sys.argv[1]}/rollouts/summary.json"))
+records = len(json.load(open(f"{sys.argv[1]}/train_nav.json")))
+print(f"{summary['episodes']} episodes, SR {summary['sr']:.3f}, OSR {summary['osr']:.3f}, "
+      f"{summary['steps']:.0f} steps per episode; {records} records")
+PY
+}
+
+dagger_rollouts() {  # dagger_rollouts K: the round-(K-1) model drives train episodes; the expert labels them
+  local k=$1 driver pids=()
+  driver=$(model_after $((k - 1)))
+  rm -rf "$DATA/dagger$k"  # a rollout folder holds one model's rollouts: a half-done one restarts
+  for shard in 0 1; do
+    navagent data dagger --checkpoint "$driver" --episodes "$DATA/episodes" --split train \
+      --max-episodes "$DAGGER_EPISODES" --max-steps "$DAGGER_MAX_STEPS" --num-envs 8 \
+      --stop-label-distance "$STOP_LABEL_DISTANCE" --view-labels --out "$DATA/dagger$k" --prefix "dagger$k" \
+      --shard "$shard/2" &
+    pids+=($!)
+  done
+  for pid in "${pids[@]}"; do wait "$pid"; done
+  echo "$(date -u +%FT%TZ) dagger$k rollouts of $driver: $(rollout_figures "$DATA/dagger$k")" >> "$LOG"
+}
+
+dagger_train() {  # dagger_train K: DAGGER_STEPS more steps from the round-(K-1) model on mixture K
+  local k=$1
   mapfile -t extra < <(data_overrides)
-  train_2proc configs/train/default-agent-stop.yaml --model.path "$RUN/bc/final" \
-    --train.output_dir "$RUN/bc_stop" "${extra[@]}"
+  train_2proc configs/train/default-agent.yaml --model.path "$(model_after $((k - 1)))" \
+    --data.mixture "$(mixture "$k")" --train.max_steps "$DAGGER_STEPS" --train.output_dir "$RUN/dagger$k" \
+    "${extra[@]}"
 }
 
 ship() {
-  rm -rf "$RUN/final.tmp" && cp -r "$RUN/bc_stop/final" "$RUN/final.tmp"
-  cp configs/train/default-agent-stop.yaml "$RUN/final.tmp/recipe.yaml"
-  cp configs/train/default-agent.yaml "$RUN/final.tmp/recipe_bc.yaml"
+  local last
+  last=$(model_after "$DAGGER_ROUNDS")
+  rm -rf "$RUN/final.tmp" && cp -r "$last" "$RUN/final.tmp"
+  cp configs/train/default-agent.yaml "$RUN/final.tmp/recipe.yaml"
   cp "$RUN/tower/tower_pretrain.yaml" "$RUN/final.tmp/tower_recipe.yaml"
   cp "$RUN/tower/probes.json" "$RUN/final.tmp/tower_probes.json"
   rm -rf "$RUN/final" && mv "$RUN/final.tmp" "$RUN/final"
@@ -143,9 +195,13 @@ nav_pid=$!
 tower_pid=$!
 wait "$nav_pid"
 wait "$tower_pid"
-stage features features
+stage features features 0 "$RUN/tower"
 stage bc bc
-stage bc_stop bc_stop
+for ((round = 1; round <= DAGGER_ROUNDS; round++)); do
+  stage "dagger${round}_rollouts" dagger_rollouts "$round"
+  stage "dagger${round}_features" features "$round" "$(model_after $((round - 1)))"
+  stage "dagger${round}_train" dagger_train "$round"
+done
 stage ship ship
 echo "$(date -u +%FT%TZ) recipe (this invocation): $((SECONDS - recipe_start)) s" | tee -a "$LOG"
 if [[ $EVAL == 1 ]]; then stage eval evaluate; fi
