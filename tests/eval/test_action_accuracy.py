@@ -25,6 +25,7 @@ from navagent.train.samples import DataRecordError
 
 INSTRUCTION = "Walk out of the bedroom, turn left into the hallway and stop next to the green sofa."
 HISTORY_LENGTHS = (1, 5, 12)
+PREVIOUS = (None, "turn left 45 degree", "move forward 50 cm")  # each record's move before its decision
 
 
 @pytest.fixture(scope="module")
@@ -65,18 +66,23 @@ def other_kind(action: MidLevelAction, taken: list[MidLevelAction]) -> MidLevelA
     return next(c for c in candidates if c.kind != action.kind and c not in taken)
 
 
-def write_records(path: Path, labels: list[str]) -> Path:
+def write_records(path: Path, labels: list[str], previous: tuple[str | None, ...] | None = PREVIOUS) -> Path:
+    """Records of the histories HISTORY_LENGTHS with answers ``labels`` and, unless None, "prev" moves."""
     records = [
         {"video_id": f"ep-{n}", "q": INSTRUCTION, "a": label, "frames": frame_names(n)}
         for n, label in zip(HISTORY_LENGTHS, labels)
     ]
+    if previous is not None:
+        records = [record | {"prev": move} for record, move in zip(records, previous)]
     path.write_text(json.dumps(records))
     return path
 
 
 def test_accuracy_counts_exact_kind_and_confusion(agent, frames_root, tmp_path):
     histories = [FrameFiles([frames_root / name for name in frame_names(n)]) for n in HISTORY_LENGTHS]
-    predictions = [parse_action(text) for text in agent.describe(histories, [INSTRUCTION] * len(histories))]
+    previous = list(PREVIOUS) if agent.previous_action_in_prompt else None
+    texts = agent.describe(histories, [INSTRUCTION] * len(histories), previous)
+    predictions = [parse_action(text) for text in texts]
     assert all(p.valid for p in predictions), "the shipped agent writes parseable actions"
     actions = [p.action for p in predictions]
     # record 0: the prediction itself; record 1: same kind (another amount, or exact for STOP); record 2: other kind
@@ -130,13 +136,12 @@ def test_an_agent_told_its_previous_action_reads_each_records_prev(agent, frames
     told_model.config.previous_action_in_prompt = True
     told = NavAgent(told_model, agent.processor)
     labels = [MidLevelAction(Action.MOVE_FORWARD, 75).to_text()] * len(HISTORY_LENGTHS)
-    without = load_navigation_queries(write_records(tmp_path / "a.json", labels), frames_root)
+    without = load_navigation_queries(write_records(tmp_path / "a.json", labels, previous=None), frames_root)
     with pytest.raises(DataRecordError, match=r"record ep-1: the agent's prompt states the previous action"):
         evaluate_action_accuracy(told, without, progress=False)
     records = json.loads((tmp_path / "a.json").read_text())
-    previous = [None, "turn left 45 degree", "move forward 50 cm"]
-    (tmp_path / "b.json").write_text(json.dumps([r | {"prev": p} for r, p in zip(records, previous)]))
-    queries = load_navigation_queries(tmp_path / "b.json", frames_root)
+    previous = list(PREVIOUS)
+    queries = load_navigation_queries(write_records(tmp_path / "b.json", labels), frames_root)
     assert [q.previous_action.phrase for q in queries] == previous
     texts = told.describe([FrameFiles(q.frames) for q in queries], [q.instruction for q in queries], previous)
     summary = evaluate_action_accuracy(told, queries, progress=False)
