@@ -33,6 +33,8 @@ EVAL_SCENES=${EVAL_SCENES:-10}
 EVAL_PER_SCENE=${EVAL_PER_SCENE:-20}
 VIEW_SCENES=${VIEW_SCENES:-200}
 VIEWS_PER_SCENE=${VIEWS_PER_SCENE:-32}
+PROBE_SCENES=${PROBE_SCENES:-50}       # unseen houses for the stage-0 probes
+PROBE_VIEWS_PER_SCENE=${PROBE_VIEWS_PER_SCENE:-24}
 BC_STEPS=${BC_STEPS:-}              # empty: configs/train/default-agent.yaml's max_steps
 DAGGER_ROUNDS=${DAGGER_ROUNDS:-1}      # at most 4 (registry entries dagger1..4_viewq_prev)
 DAGGER_EPISODES=${DAGGER_EPISODES:-600}
@@ -77,7 +79,8 @@ nav_data() {
 
 views() {
   navagent data views --split train --scenes "$VIEW_SCENES" --per-scene "$VIEWS_PER_SCENE" --seed 0 --out "$DATA/views"
-  navagent data views --split val_unseen --scenes 50 --per-scene 24 --seed 0 --out "$DATA/views"
+  navagent data views --split val_unseen --scenes "$PROBE_SCENES" --per-scene "$PROBE_VIEWS_PER_SCENE" --seed 0 \
+    --out "$DATA/views"
 }
 
 tower() {
