@@ -362,6 +362,17 @@ def _cmd_bench_train(args: argparse.Namespace) -> None:
     ).print()
 
 
+def _cmd_bench_features(args: argparse.Namespace) -> None:
+    from navagent.benchmarks.features import run_features_benchmark
+
+    run_features_benchmark(
+        houses=args.houses,
+        views_per_house=args.views_per_house,
+        workers=args.workers,
+        model_preset=args.model,
+    ).print()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="navagent", description="Vision-and-language navigation with a VILA-style video VLM."
@@ -726,6 +737,14 @@ def build_parser() -> argparse.ArgumentParser:
     bench_train.add_argument("--device", default="cpu", help="cpu or cuda")
     bench_train.add_argument("--precision", choices=["fp32", "bf16"], default="fp32")
     bench_train.set_defaults(func=_cmd_bench_train)
+    bench_features = bench.add_parser(
+        "features", help="feature-cache frames/s: decoding in the tower's process vs in worker processes"
+    )
+    bench_features.add_argument("--houses", type=_positive_int, default=2, help="generated train houses")
+    bench_features.add_argument("--views-per-house", type=_positive_int, default=256)
+    bench_features.add_argument("--workers", type=_positive_int, nargs="+", default=[1, 2])
+    bench_features.add_argument("--model", help="model preset (default: configs/model/nav-conv-agent.yaml)")
+    bench_features.set_defaults(func=_cmd_bench_features)
     return parser
 
 

@@ -11,23 +11,26 @@
 # Stages (2 CPU cores: two independent stages run side by side, each on one core):
 #   episodes   R2R-CE episodes (generator defaults): train 300 houses x 4; val_seen, val_unseen, val_unseen_lang 10 x 20
 #   nav_data   route-expert walks of the train episodes -> NaVILA records + frames (+ recovery samples, STOP
-#              labels within 1.5 m of the goal, each record's view labels and previous move); held-out walks of
-#              40 episodes per validation split (open-loop accuracy)
+#              labels within STOP_LABEL_DISTANCE (1.5 m) of the goal, each record's view labels and previous
+#              move); held-out walks of 40 episodes per validation split (open-loop accuracy)
 #   views      stage-0 data: labelled views of train houses (and unseen houses for the probes)
 #   tower      stage 0: the nav-conv tower pretrained on the views + easy-vqa (probes on unseen houses); the
-#              model is configs/model/nav-conv-agent.yaml (recent frames, frame slots, previous action)
+#              model is MODEL_PRESET (default configs/model/nav-conv-agent.yaml: recent frames, frame slots,
+#              previous action)
 #   features   stage 1: the frozen tower's outputs for every frame (+ mirrored twin), fp16 on disk
 #   bc         stage 2: behaviour cloning of the LM + projector on cached features (mirrored, view questions)
 #   daggerK_*  stage 3, round K = 1..DAGGER_ROUNDS: _rollouts: the latest model drives DAGGER_EPISODES train
-#              episodes, the route expert labels its decisions (turn hysteresis, STOP within 1.5 m); _features:
+#              episodes, the route expert labels its decisions (turn hysteresis, STOP as in nav_data); _features:
 #              the new frames' features; _train: DAGGER_STEPS more steps on the expert walks + every round so far
-#   ship       RUN/final = the last model (+ recipe files); SHIP=1 copies it to checkpoints/navagent-default
+#   ship       RUN/final = the last model (+ recipe files: the train config, recipe_settings.json with the
+#              settings above, stage 0's recipe and probes); SHIP=1 copies it to checkpoints/navagent-default
 set -euo pipefail
 
 DATA=${1:-data/default-agent}
 RUN=${2:-runs/default-agent}
 TRAIN_SCENES=${TRAIN_SCENES:-300}
 PER_SCENE=${PER_SCENE:-4}
+MODEL_PRESET=${MODEL_PRESET:-configs/model/nav-conv-agent.yaml}  # the model stage 0 builds (tower, projector, LM)
 RECOVERY=${RECOVERY:-2}
 EVAL_SCENES=${EVAL_SCENES:-10}
 EVAL_PER_SCENE=${EVAL_PER_SCENE:-20}
@@ -40,7 +43,7 @@ DAGGER_ROUNDS=${DAGGER_ROUNDS:-1}      # at most 4 (registry entries dagger1..4_
 DAGGER_EPISODES=${DAGGER_EPISODES:-600}
 DAGGER_STEPS=${DAGGER_STEPS:-3000}
 DAGGER_MAX_STEPS=${DAGGER_MAX_STEPS:-300}  # low-level steps per DAgger rollout
-STOP_LABEL_DISTANCE=1.5
+STOP_LABEL_DISTANCE=${STOP_LABEL_DISTANCE:-1.5}  # STOP labels within this many metres of the goal (walks and DAgger)
 SHIP=${SHIP:-0}
 EVAL=${EVAL:-0}
 EVAL_EPISODES=${EVAL_EPISODES:-200}
@@ -84,7 +87,7 @@ views() {
 }
 
 tower() {
-  navagent pretrain-tower configs/train/stage0/tower-pretrain.yaml --model.preset configs/model/nav-conv-agent.yaml \
+  navagent pretrain-tower configs/train/stage0/tower-pretrain.yaml --model.preset "$MODEL_PRESET" \
     --data.views "$DATA/views/train/views_train.json" \
     --data.probe_views "$DATA/views/val_unseen/views_val_unseen.json" --train.output_dir "$RUN/tower"
   echo "$(date -u +%FT%TZ) tower probes (unseen houses): $(tr -d '\n ' < "$RUN/tower/probes.json")" >> "$LOG"
@@ -156,11 +159,22 @@ dagger_train() {  # dagger_train K: DAGGER_STEPS more steps from the round-(K-1)
     "${extra[@]}"
 }
 
+RECIPE_SETTINGS=(TRAIN_SCENES PER_SCENE MODEL_PRESET RECOVERY EVAL_SCENES EVAL_PER_SCENE VIEW_SCENES VIEWS_PER_SCENE
+  PROBE_SCENES PROBE_VIEWS_PER_SCENE BC_STEPS DAGGER_ROUNDS DAGGER_EPISODES DAGGER_STEPS DAGGER_MAX_STEPS
+  STOP_LABEL_DISTANCE)
+
+recipe_settings() {  # the settings above as one JSON object {NAME: value}
+  local name pairs=()
+  for name in "${RECIPE_SETTINGS[@]}"; do pairs+=("$name=${!name}"); done
+  python -c 'import json, sys; print(json.dumps(dict(a.split("=", 1) for a in sys.argv[1:]), indent=1))' "${pairs[@]}"
+}
+
 ship() {
   local last
   last=$(model_after "$DAGGER_ROUNDS")
   rm -rf "$RUN/final.tmp" && cp -r "$last" "$RUN/final.tmp"
   cp configs/train/default-agent.yaml "$RUN/final.tmp/recipe.yaml"
+  recipe_settings > "$RUN/final.tmp/recipe_settings.json"
   cp "$RUN/tower/tower_pretrain.yaml" "$RUN/final.tmp/tower_recipe.yaml"
   cp "$RUN/tower/probes.json" "$RUN/final.tmp/tower_probes.json"
   rm -rf "$RUN/final" && mv "$RUN/final.tmp" "$RUN/final"

@@ -35,6 +35,7 @@ def test_there_are_commands():
         "bench sim",
         "bench agent",
         "bench train",
+        "bench features",
         "sim render",
         "train",
     } <= names

@@ -70,6 +70,10 @@ def test_the_shipped_model_is_the_last_rounds_and_loads(toy_recipe):
     assert trained["data"]["mixture"] == recipe["data"]["mixture"] + "+dagger1_viewq_prev"
     assert trained["model"]["path"] == str(run / "bc" / "final") and trained["train"]["max_steps"] == 2
     assert json.loads((final / "tower_probes.json").read_text())["num_probe_views"] == 4
+    settings = json.loads((final / "recipe_settings.json").read_text())
+    assert {k: settings[k] for k in TOY_SCALE} == TOY_SCALE  # the run's settings, as given
+    assert settings["MODEL_PRESET"] == "configs/model/nav-conv-agent.yaml"
+    assert settings["DAGGER_ROUNDS"] == "1" and settings["STOP_LABEL_DISTANCE"] == "1.5"
     assert json.loads((data / "dagger1" / "train_nav.json").read_text()), "the DAgger round wrote records"
     model, _ = load_model_and_processor(final)
     assert isinstance(model, NavVLMForCausalLM) and model.config.previous_action_in_prompt

@@ -29,6 +29,7 @@ from pathlib import Path
 import torch
 from PIL import Image
 from safetensors.torch import load_file, save_file
+from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
 from navagent.model import NavVLMForCausalLM, NavVLMProcessor
@@ -38,6 +39,8 @@ FEATURES_FILE = "features.safetensors"
 INDEX_FILE = "index.json"
 BLACK_KEY = "black"
 MIRROR_PREFIX = "mirror:"
+# processes decoding frames while the tower runs (one per core of the 2-core target machine)
+DEFAULT_DECODE_WORKERS = 2
 
 
 class FeatureCacheError(ValueError):
@@ -158,13 +161,16 @@ def build_feature_cache(
     out_dir: str | os.PathLike,
     batch_size: int = 256,
     progress: bool = True,
+    workers: int = DEFAULT_DECODE_WORKERS,
 ) -> Path:
     """Run `model`'s vision tower once on every distinct frame of `samples` and write the cache folder
     `out_dir` (replacing an existing one only when complete). Returns `out_dir`.
 
     The new cache holds exactly the frames of `samples`; those an existing cache in `out_dir` built by the
     same tower already holds are copied from it, not recomputed (a mixture that gains a dataset, e.g. a DAgger
-    round, costs only its new frames)."""
+    round, costs only its new frames). ``workers`` processes decode and preprocess the batches (JPEG decoding
+    and resizing cost twice the tower's forward pass) while this one runs the tower; 0 decodes here. The
+    features do not depend on ``workers``."""
     data_root, out_dir = Path(data_root), Path(out_dir)
     frames: dict[str, tuple[Path | None, bool]] = {BLACK_KEY: (None, False)}
     for sample in samples:
@@ -176,11 +182,11 @@ def build_feature_cache(
     missing = [key for key in frames if previous is None or key not in previous]
     model.eval()
     computed: dict[str, torch.Tensor] = {}
+    batches = [missing[start : start + batch_size] for start in range(0, len(missing), batch_size)]
+    decoded = _PixelBatches([[frames[key] for key in names] for names in batches], processor)
+    loader = DataLoader(decoded, batch_size=None, num_workers=workers if len(batches) > 1 else 0)
     bar = tqdm(total=len(missing), desc="feature cache", unit="frame", disable=not progress)
-    for start in range(0, len(missing), batch_size):
-        names = missing[start : start + batch_size]
-        images = _load_frames([frames[key] for key in names], processor.image_processor.size)
-        pixel_values = processor.image_processor(images)
+    for names, pixel_values in zip(batches, loader, strict=True):
         computed.update(zip(names, model.vision_tower(pixel_values).to("cpu", torch.float16), strict=True))
         bar.update(len(names))
     bar.close()
@@ -200,6 +206,21 @@ def _reusable_cache(folder: Path, fingerprint: dict) -> FeatureCache | None:
     except FeatureCacheError:
         return None
     return cache if cache.fingerprint == fingerprint else None
+
+
+class _PixelBatches(Dataset):
+    """Batch ``i``: the pixel values (B, 3, H, W) of the i-th list of (path, mirrored) frames, decoded and
+    preprocessed as the collator would (run in `DataLoader` workers)."""
+
+    def __init__(self, batches: list[list[tuple[Path | None, bool]]], processor: NavVLMProcessor):
+        self.batches = batches
+        self.image_processor = processor.image_processor
+
+    def __len__(self) -> int:
+        return len(self.batches)
+
+    def __getitem__(self, index: int) -> torch.Tensor:
+        return self.image_processor(_load_frames(self.batches[index], self.image_processor.size))
 
 
 def _load_frames(batch: Sequence[tuple[Path | None, bool]], black_size: int) -> list[Image.Image]:

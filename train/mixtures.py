@@ -139,8 +139,11 @@ def parse_mixture(spec: str) -> list[MixtureTerm]:
     return terms
 
 
-def build_dataset(entry: DatasetEntry, data_root: str | Path, verify_files: bool = True) -> SampleDataset:
-    """Load one registry entry (paths resolved as in the module docstring)."""
+def build_dataset(
+    entry: DatasetEntry, data_root: str | Path, verify_files: bool = True, prompt_wording: str = "navila"
+) -> SampleDataset:
+    """Load one registry entry (paths resolved as in the module docstring); navigation prompts in
+    ``prompt_wording`` (`navagent.agent.prompts.NAVIGATION_PROMPTS`: the trained model's)."""
     root = Path(data_root) / entry.root if entry.root else Path(data_root)
     if entry.type == "easy_vqa":
         return load_easy_vqa_dataset(entry.split, entry.limit, entry.name, verify_files)
@@ -158,6 +161,7 @@ def build_dataset(entry: DatasetEntry, data_root: str | Path, verify_files: bool
             entry.view_questions,
             entry.recent_frames,
             previous_action=entry.previous_action,
+            prompt_wording=prompt_wording,
         )
     elif entry.type == "view_qa":
         dataset = load_view_qa_dataset(annotations, root, entry.name, verify_files)
@@ -175,8 +179,10 @@ def build_mixture(
     seed: int = 0,
     num_samples: int | None = None,
     verify_files: bool = True,
+    prompt_wording: str = "navila",
 ) -> MixtureDataset:
-    """Resolve a mixture against the registry and load its sources."""
+    """Resolve a mixture against the registry and load its sources (navigation prompts in
+    ``prompt_wording``, the wording of the model to train: `navagent.agent.prompts.NAVIGATION_PROMPTS`)."""
     weights = None
     if isinstance(mixture, Mapping):
         weights = _check_weights(mixture, num_samples)
@@ -190,7 +196,7 @@ def build_mixture(
     unknown = [t.name for t in terms if t.name not in registry]
     if unknown:
         raise MixtureError(f"mixture names unknown dataset(s) {unknown}; the registry has {sorted(registry)}")
-    datasets = [build_dataset(registry[t.name], data_root, verify_files) for t in terms]
+    datasets = [build_dataset(registry[t.name], data_root, verify_files, prompt_wording) for t in terms]
     if weights is not None:
         total = sum(weights.values())
         terms = [

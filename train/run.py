@@ -180,7 +180,7 @@ def build_training_mixture(config: TrainConfig, model_config: NavVLMConfig) -> M
     """The config's mixture; refused when its navigation data prompts otherwise than the model's agent will:
     each navigation entry's ``num_frames`` / ``recent_frames`` / ``previous_action`` must be the model config's
     ``num_video_frames`` / ``num_recent_frames`` / ``previous_action_in_prompt`` (`NavAgent` builds its
-    prompts with those)."""
+    prompts with those); navigation prompts are worded as the model's (``navigation_prompt``)."""
     data = config.data
     registry = load_registry(data.registry)
     names = (
@@ -204,7 +204,15 @@ def build_training_mixture(config: TrainConfig, model_config: NavVLMConfig) -> M
                 f"num_video_frames={expected[0]}, num_recent_frames={expected[1]}, "
                 f"previous_action_in_prompt={expected[2]}"
             )
-    return build_mixture(data.mixture, registry, data.root, data.seed, data.num_samples, data.verify_files)
+    return build_mixture(
+        data.mixture,
+        registry,
+        data.root,
+        data.seed,
+        data.num_samples,
+        data.verify_files,
+        model_config.navigation_prompt,
+    )
 
 
 def training_arguments(config: TrainConfig) -> TrainingArguments:

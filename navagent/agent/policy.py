@@ -110,6 +110,7 @@ class NavAgent:
         self.num_frames = num_frames
         self.recent_frames = model.config.num_recent_frames
         self.previous_action_in_prompt = model.config.previous_action_in_prompt
+        self.prompt_wording = model.config.navigation_prompt
         self.max_new_tokens = max_new_tokens
         self.use_feature_cache = use_feature_cache
         self.max_consecutive_invalid = max_consecutive_invalid
@@ -249,7 +250,9 @@ class NavAgent:
         """The chat-formatted navigation query for ``instruction`` (and the previous move, for a model that
         is told it), tokenised (with N image slots)."""
         return self.processor.tokenize(
-            self.processor.user_prompt(navigation_prompt(instruction, self.num_frames, previous))
+            self.processor.user_prompt(
+                navigation_prompt(instruction, self.num_frames, previous, self.prompt_wording)
+            )
         )
 
     def _decide(self, env_index: int, text: str) -> Decision:

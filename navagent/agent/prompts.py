@@ -9,6 +9,13 @@ The prompt (N = 8 frames by default) shows N−1 sampled history frames, then th
 
 Training normalises the instruction (`normalize_instruction`); evaluation passes the raw episode text.
 
+Our own models may use a shorter wording (``NavVLMConfig.navigation_prompt``, `NAVIGATION_PROMPTS`):
+``"compact"`` keeps the frames and the task and drops the ~60 tokens of fixed text around them, which every
+query repeats and which carry no information for a model trained on them (a quarter of a navigation sample's
+tokens with our tokenizer, so a quarter of the language model's cost)::
+
+    <image>\n…<image>\n. Your assigned task is: "{instruction}"
+
 Our own models may also be told their previous move (``NavVLMConfig.previous_action_in_prompt``; NaVILA's
 prompt has no such sentence and stays the default): `PreviousAction` appends "Your previous action was: turn
 left 45 degree." (the move executed since the last decision, `navagent.agent.actions.previous_action`) or "You
@@ -24,7 +31,7 @@ length L' and the current frame is appended.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -74,20 +81,39 @@ class PreviousAction:
         return PreviousAction(None if self.phrase is None else mirror_left_right(self.phrase))
 
 
-def navigation_prompt(
-    instruction: str, num_frames: int = DEFAULT_NUM_FRAMES, previous_action: PreviousAction | None = None
-) -> str:
-    """The user message of one navigation query, with ``num_frames`` `<image>` placeholders (history, then
-    current). ``instruction`` is inserted as given (normalise it first for training data). ``previous_action``
-    appends its sentence (module docstring); None: NaVILA's prompt."""
-    if not isinstance(instruction, str):
-        raise TypeError(f"navigation_prompt: instruction must be a str, got {type(instruction).__name__}")
-    _check_num_frames(num_frames)
-    history = f"{IMAGE_PLACEHOLDER}\n" * (num_frames - 1)
-    prompt = (
+def _navila_prompt(history: str, instruction: str) -> str:
+    return (
         f"{_PROMPT_HEAD}{history}, and current observation {IMAGE_PLACEHOLDER}\n. "
         f'Your assigned task is: "{instruction}" {_PROMPT_TAIL}'
     )
+
+
+def _compact_prompt(history: str, instruction: str) -> str:
+    return f'{history}{IMAGE_PLACEHOLDER}\n. Your assigned task is: "{instruction}"'
+
+
+# The wordings of a navigation query (`NavVLMConfig.navigation_prompt`): (history placeholders, instruction)
+# -> the prompt before any previous-action sentence.
+_WORDINGS: dict[str, Callable[[str, str], str]] = {"navila": _navila_prompt, "compact": _compact_prompt}
+NAVIGATION_PROMPTS: tuple[str, ...] = tuple(_WORDINGS)
+
+
+def navigation_prompt(
+    instruction: str,
+    num_frames: int = DEFAULT_NUM_FRAMES,
+    previous_action: PreviousAction | None = None,
+    wording: str = "navila",
+) -> str:
+    """The user message of one navigation query, with ``num_frames`` `<image>` placeholders (history, then
+    current). ``instruction`` is inserted as given (normalise it first for training data). ``previous_action``
+    appends its sentence (module docstring); ``wording``: one of `NAVIGATION_PROMPTS` (module docstring).
+    The defaults give NaVILA's prompt."""
+    if not isinstance(instruction, str):
+        raise TypeError(f"navigation_prompt: instruction must be a str, got {type(instruction).__name__}")
+    _check_num_frames(num_frames)
+    if wording not in _WORDINGS:
+        raise ValueError(f"navigation_prompt: wording must be one of {NAVIGATION_PROMPTS}, got {wording!r}")
+    prompt = _WORDINGS[wording](f"{IMAGE_PLACEHOLDER}\n" * (num_frames - 1), instruction)
     return prompt if previous_action is None else f"{prompt} {previous_action.sentence()}"
 
 

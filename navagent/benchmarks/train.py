@@ -9,7 +9,9 @@ Every case trains one epoch over the same samples (full batches only), from the 
 
 * baseline — one sample per row, right padding to the longest row of the batch;
 * length-grouped sampling (batches of similar length), no packing;
-* packing — the batch's samples share rows of `max_length` tokens (block-diagonal attention).
+* packing — the batch's samples share rows of `max_length` tokens (block-diagonal attention);
+* the compact navigation prompt (`navagent.agent.prompts`, ``navigation_prompt: compact``), no packing: the
+  navigation samples without NaVILA's fixed text (the other samples unchanged).
 
 Reported per case: samples/s over the timed steps (wall time between the ends of the first `warmup_steps`
 and the last step, so data loading and collation count), share of non-padding token positions seen by the
@@ -49,12 +51,14 @@ class TrainCase:
     name: str
     packing: bool
     group_by_length: bool
+    prompt_wording: str = "navila"  # of the navigation samples (`navagent.agent.prompts.NAVIGATION_PROMPTS`)
 
 
 CASES = (
     TrainCase(BASELINE, packing=False, group_by_length=False),
     TrainCase("length-grouped, no packing", packing=False, group_by_length=True),
     TrainCase("packing", packing=True, group_by_length=False),
+    TrainCase("compact navigation prompt, no packing", False, False, prompt_wording="compact"),
 )
 
 
@@ -154,7 +158,13 @@ def run_train_benchmark(
     with tempfile.TemporaryDirectory(prefix="navagent-bench-train-") as folder:
         root = Path(folder)
         registry = write_benchmark_corpus(root, seed, episodes, chats, vqa_questions)
-        mixture = build_mixture("nav+easyvqa+chat", load_registry(registry), root, seed)
+        mixtures = {
+            wording: build_mixture(
+                "nav+easyvqa+chat", load_registry(registry), root, seed, prompt_wording=wording
+            )
+            for wording in {case.prompt_wording for case in CASES}
+        }
+        mixture = mixtures["navila"]
         steps = len(mixture) // batch_size
         if steps <= warmup_steps:
             raise ValueError(
@@ -173,9 +183,11 @@ def run_train_benchmark(
                 args=_arguments(
                     root / case.name.replace(" ", "_"), steps, batch_size, device, precision, seed
                 ),
-                train_dataset=mixture,
+                train_dataset=mixtures[case.prompt_wording],
                 data_collator=SupervisedCollator(processor, model.tokens_per_image, max_length, case.packing),
-                lengths=mixture.lengths(model.tokens_per_image) if case.group_by_length else None,
+                lengths=mixtures[case.prompt_wording].lengths(model.tokens_per_image)
+                if case.group_by_length
+                else None,
                 callbacks=[clock],
             )
             trainer.remove_callback(PrinterCallback)  # keep the table the only output
@@ -213,5 +225,6 @@ def _measurement(case: TrainCase, stats, clock: StepClock, batch_size: int, step
             "non-padding": round(stats.non_padding_share, 3),
             "real tok/s": round(real_tokens_per_step * clock.timed_steps / seconds, 1),
             "rows/batch": round(stats.rows / steps, 2),
+            "real tok/sample": round(real_tokens_per_step / batch_size, 1),
         },
     )

@@ -13,6 +13,7 @@ from typing import ClassVar
 from transformers import AutoConfig, PretrainedConfig
 from transformers.configuration_utils import SubConfigSpec
 
+from navagent.agent.prompts import NAVIGATION_PROMPTS
 from navagent.model.vision_geometry import vision_feature_width
 
 PROJECTOR_TYPES = ("linear", "mlp2x_gelu", "mlp_downsample")
@@ -39,6 +40,9 @@ class NavVLMConfig(PretrainedConfig):
             (`navagent.agent.prompts.sample_frame_indices`); 0 (NaVILA): frames spread evenly over the history.
         previous_action_in_prompt: every navigation query ends by stating the move made since the previous
             decision (`navagent.agent.prompts.PreviousAction`); False (NaVILA): not stated.
+        navigation_prompt: the wording of a navigation query, one of `NAVIGATION_PROMPTS`
+            (`navagent.agent.prompts.navigation_prompt`): "navila" (NaVILA's) or "compact" (frames and task
+            only, for our own models).
         mm_frame_slots: S > 0 adds a learned vector per (frame slot, token of the image) to the projected
             tokens; the slot counts back from the last image of the sequence (0 = the current observation, 1 =
             the frame before it, ...; images further back share slot S - 1). The language model can then pick
@@ -74,6 +78,7 @@ class NavVLMConfig(PretrainedConfig):
     num_video_frames: int = 8
     num_recent_frames: int = 0
     previous_action_in_prompt: bool = False
+    navigation_prompt: str = "navila"
     mm_frame_slots: int = 0
     image_size: int | None = None
     image_mean: list[float] | None = None
@@ -85,6 +90,7 @@ class NavVLMConfig(PretrainedConfig):
         _check_choice("mm_projector_type", self.mm_projector_type, PROJECTOR_TYPES)
         _check_choice("mm_vision_select_feature", self.mm_vision_select_feature, VISION_SELECT_FEATURES)
         _check_choice("chat_format", self.chat_format, CHAT_FORMATS)
+        _check_choice("navigation_prompt", self.navigation_prompt, NAVIGATION_PROMPTS)
         if self.num_video_frames < 1:
             raise ValueError(f"NavVLMConfig.num_video_frames must be >= 1, got {self.num_video_frames}")
         if not 0 <= self.num_recent_frames < self.num_video_frames:

@@ -100,6 +100,7 @@ class TinyModelSpec:
     num_video_frames: int = 8
     num_recent_frames: int = 0
     previous_action_in_prompt: bool = False
+    navigation_prompt: str = "navila"
     mm_frame_slots: int = 0
     seed: int = 0
 
@@ -228,6 +229,7 @@ def tiny_model_config(spec: TinyModelSpec, tokenizer) -> NavVLMConfig:
         num_video_frames=spec.num_video_frames,
         num_recent_frames=spec.num_recent_frames,
         previous_action_in_prompt=spec.previous_action_in_prompt,
+        navigation_prompt=spec.navigation_prompt,
         mm_frame_slots=spec.mm_frame_slots,
         image_size=spec.vision.image_size,
     )

@@ -8,6 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from navagent.agent.prompts import (
+    NAVIGATION_PROMPTS,
     PreviousAction,
     navigation_prompt,
     normalize_instruction,
@@ -141,3 +142,25 @@ def test_previous_action_sentence_ends_the_prompt_and_mirrors():
     for bad in ("stop", "turn left 60 degree", "The next action is move forward 75 cm."):
         with pytest.raises(ValueError, match="not a move phrase"):
             PreviousAction(bad)
+
+
+def test_compact_wording_keeps_the_frames_the_task_and_the_previous_move_only():
+    # written out by hand, not built with the code under test
+    assert navigation_prompt("Walk past the sofa.", 3, None, "compact") == (
+        '<image>\n<image>\n<image>\n. Your assigned task is: "Walk past the sofa."'
+    )
+    told = navigation_prompt("Walk.", 8, PreviousAction("turn left 45 degree"), "compact")
+    assert told.count("<image>\n") == 8 and told.endswith(
+        '"Walk." Your previous action was: turn left 45 degree.'
+    )
+    assert len(navigation_prompt("Walk.", 8, None, "compact")) < len(navigation_prompt("Walk.", 8)) / 4
+    assert NAVIGATION_PROMPTS == ("navila", "compact")
+    with pytest.raises(ValueError, match=r"wording must be one of \('navila', 'compact'\), got 'short'"):
+        navigation_prompt("Walk.", 8, None, "short")
+
+
+def test_model_config_refuses_an_unknown_prompt_wording():
+    from navagent.model import NavVLMConfig
+
+    with pytest.raises(ValueError, match="navigation_prompt"):
+        NavVLMConfig(vision_config={"model_type": "siglip_vision_model"}, navigation_prompt="short")

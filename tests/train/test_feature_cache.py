@@ -96,6 +96,20 @@ def test_the_cache_holds_the_towers_outputs_for_every_frame_once(
     assert any(k.startswith(MIRROR_PREFIX) for k in cache.rows)
 
 
+def test_decoding_in_worker_processes_gives_the_same_features_as_decoding_in_process(
+    cache_dir, conv_model_and_processor, mirrored_nav, data_root, tmp_path
+):
+    model, processor = conv_model_and_processor
+    out = tmp_path / "features"
+    build_feature_cache(
+        model, processor, mirrored_nav.samples, data_root, out, batch_size=16, progress=False, workers=0
+    )
+    in_process, in_workers = FeatureCache(out), FeatureCache(cache_dir)  # cache_dir: the default, 2 workers
+    assert len(in_workers) > 2 * 16  # several batches: the workers decoded them
+    assert list(in_process.rows) == list(in_workers.rows)
+    torch.testing.assert_close(in_process.features, in_workers.features, atol=0, rtol=0)
+
+
 def test_a_rebuild_computes_only_new_frames_and_keeps_exactly_the_samples_frames(
     cache_dir, conv_model_and_processor, mirrored_nav, data_root, tmp_path
 ):

@@ -10,11 +10,14 @@ from navagent.benchmarks.train import BASELINE, run_train_benchmark
 def test_train_benchmark_reports_throughput_and_padding_with_and_without_packing():
     report = run_train_benchmark(episodes=1, vqa_questions=8, chats=6, batch_size=4, warmup_steps=1)
     rows = {row.name: row for row in report.rows}
-    assert list(rows) == [BASELINE, "length-grouped, no packing", "packing"]
+    compact = "compact navigation prompt, no packing"
+    assert list(rows) == [BASELINE, "length-grouped, no packing", "packing", compact]
     assert all(row.unit == "samples/s" and row.value > 0 for row in rows.values())
     assert rows[BASELINE].details["rows/batch"] == 4.0
     assert rows["packing"].details["rows/batch"] < 4.0
     assert rows["packing"].details["non-padding"] > rows[BASELINE].details["non-padding"]
+    assert rows[compact].details["rows/batch"] == 4.0  # navigation samples without the fixed text: shorter
+    assert rows[compact].details["real tok/sample"] < rows[BASELINE].details["real tok/sample"]
     assert report.ratio(rows[BASELINE]) == 1.0
 
 

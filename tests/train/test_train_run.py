@@ -15,9 +15,16 @@ import torch
 import yaml
 from safetensors.torch import load_file
 
+from navagent.agent.policy import NavAgent
+from navagent.agent.prompts import NAVIGATION_PROMPTS, navigation_prompt
 from navagent.model import build_tiny_model, load_model_and_processor
 from navagent.train.config import ConfigError, load_train_config
-from navagent.train.run import resolve_resume, train_from_config
+from navagent.train.run import (
+    build_training_mixture,
+    load_model_for_training,
+    resolve_resume,
+    train_from_config,
+)
 from navagent.train.samples import DataRecordError
 
 
@@ -244,3 +251,25 @@ def test_packing_is_refused_for_a_model_with_frame_slots(config_path, tiny_spec_
     with pytest.raises(ConfigError, match="data.packing cannot be used with a model that has frame-slot"):
         train_from_config(config_path, ["--model.tiny", str(slotted)])
     assert not (tmp_path / "run" / "train_config.yaml").exists()
+
+
+@pytest.mark.parametrize("wording", NAVIGATION_PROMPTS)
+def test_navigation_samples_are_the_queries_the_models_agent_makes(
+    config_path, tiny_spec_path, tmp_path, wording
+):
+    """Training prompts are worded as the model's agent words its queries (`navigation_prompt`): the same
+    tokens for the same instruction, in NaVILA's wording and in the compact one."""
+    spec = tmp_path / f"{wording}.yaml"
+    spec.write_text(
+        yaml.safe_dump(yaml.safe_load(tiny_spec_path.read_text()) | {"navigation_prompt": wording})
+    )
+    config = load_train_config(config_path, ["--model.tiny", str(spec)])
+    model, processor = load_model_for_training(config.model)
+    assert model.config.navigation_prompt == wording
+    mixture = build_training_mixture(config, model.config)
+    sample = next(s for source in mixture.sources if source.name == "nav" for s in source.samples)
+    prompt = sample.messages[0]["content"]
+    instruction = prompt.split('Your assigned task is: "')[1].split('"')[0]
+    assert prompt == navigation_prompt(instruction, model.config.num_video_frames, None, wording)
+    agent = NavAgent(model.eval(), processor)
+    assert agent._tokenized_prompt(instruction) == processor.tokenize(processor.user_prompt(prompt))

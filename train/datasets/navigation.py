@@ -56,15 +56,21 @@ def load_navigation_dataset(
     questions: int = 0,
     recent_frames: int = 0,
     previous_action: bool = False,
+    prompt_wording: str = "navila",
 ) -> SampleDataset:
     """Read NaVILA records from `annotations`; frame paths are relative to `data_root`. With `mirror`, every
     record also gives its mirrored twin (`navigation_sample(..., mirrored=True)`, id suffix "~mirror");
     `questions` > 0 adds that many view questions per sample (module docstring); `recent_frames`: as
     `sample_frame_indices`' (the model's ``num_recent_frames``); `previous_action`: prompts state the record's
-    ``"prev"`` (module docstring)."""
+    ``"prev"`` (module docstring); `prompt_wording`: `navagent.agent.prompts.navigation_prompt`'s ``wording``."""
     records = read_records(annotations)
     samples = []
-    options = {"questions": questions, "recent_frames": recent_frames, "previous_action": previous_action}
+    options = {
+        "questions": questions,
+        "recent_frames": recent_frames,
+        "previous_action": previous_action,
+        "prompt_wording": prompt_wording,
+    }
     for index, record in enumerate(records):
         sample_id = record_name(name, record, index, id_key="video_id")
         samples.append(navigation_sample(record, sample_id, data_root, num_frames, False, **options))
@@ -84,13 +90,15 @@ def navigation_sample(
     questions: int = 0,
     recent_frames: int = 0,
     previous_action: bool = False,
+    prompt_wording: str = "navila",
 ) -> Sample:
     """One navigation record -> Sample with `num_frames` image slots (None = black padding frame).
 
     `mirrored`: the record as it happens in the mirror image of the house — frames flipped left-right, and
     "left" / "right" swapped in the instruction and the answer (`mirror_left_right`); `questions`: view
     questions after the action (module docstring); `recent_frames`: the observations before the current one
-    always shown (`sample_frame_indices`); `previous_action`: the prompt states the record's ``"prev"``."""
+    always shown (`sample_frame_indices`); `previous_action`: the prompt states the record's ``"prev"``;
+    `prompt_wording`: the prompt's wording (`navigation_prompt`)."""
     paths = navigation_frame_paths(record, data_root, f"record {sample_id}")
     images = tuple(
         None if i is None else paths[i] for i in sample_frame_indices(len(paths), num_frames, recent_frames)
@@ -100,7 +108,7 @@ def navigation_sample(
     if mirrored:
         instruction, answer = mirror_left_right(instruction), mirror_left_right(answer)
         previous = None if previous is None else previous.mirrored()
-    prompt = navigation_prompt(normalize_instruction(instruction), num_frames, previous)
+    prompt = navigation_prompt(normalize_instruction(instruction), num_frames, previous, prompt_wording)
     messages = (
         {"role": "user", "content": prompt},
         {"role": "assistant", "content": answer},
