@@ -50,7 +50,8 @@ def run_features_benchmark(
 
     if any(count < 1 for count in workers):
         raise ValueError(f"workers must be >= 1 (0 is the baseline, always measured), got {list(workers)}")
-    spec = load_tiny_model_spec(model_preset or DEFAULT_PRESET)
+    preset = Path(model_preset or DEFAULT_PRESET)
+    spec = load_tiny_model_spec(preset)
     tokenizer = build_tiny_tokenizer(spec.tokenizer)
     model, processor = build_tiny_model(spec, tokenizer).eval(), build_tiny_processor(spec, tokenizer)
     with tempfile.TemporaryDirectory(prefix="navagent-bench-features-") as folder:
@@ -64,7 +65,7 @@ def run_features_benchmark(
         ]
         report = BenchmarkReport(
             f"feature cache: {len(samples)} frames ({len(images)} rendered views, plain + mirrored), tower of "
-            f"{Path(model_preset or DEFAULT_PRESET).name}, batch {batch_size}, {torch.get_num_threads()} torch "
+            f"{preset.name}, batch {batch_size}, {torch.get_num_threads()} torch "
             "thread(s) in the tower's process",
             baseline=BASELINE,
         )
